@@ -1,0 +1,89 @@
+"""The Python API: ``stylize_image`` (and ``stylize_video`` in :mod:`neuralpaint.video`).
+
+Options are the field names of the settings dataclasses (``size``, ``iters``, ``style_weight``,
+``weights``, ``device``, ...); anything else is an error naming the option.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from . import media, settings
+from .device import resolve_device
+from .events import Notice, emit
+from .optimize import OptimizeResult, Stylizer
+from .settings import ImageSettings, ModelSettings, RuntimeSettings
+from .vgg import RANDOM_WEIGHTS_NOTICE
+
+ImageLike = Union[str, Path, np.ndarray]
+
+
+def as_array(image: ImageLike) -> np.ndarray:
+    """A path or an array -> uint8 HxWx3 RGB."""
+    if isinstance(image, np.ndarray):
+        arr = image
+        if arr.dtype != np.uint8:
+            arr = (np.clip(arr.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, axis=2)
+        return np.ascontiguousarray(arr[..., :3])
+    return media.load_image(Path(image))
+
+
+def style_tensors(styles: Sequence[ImageLike], size: int, style_scale: float) -> list[torch.Tensor]:
+    """Style images as tensors, shrunk once to at most twice the largest size they are used at
+    (a 6000-px scan would otherwise be resized on every scale for nothing)."""
+    out = []
+    limit = max(16, int(round(2 * size * style_scale)))
+    for s in styles:
+        arr = as_array(s)
+        if max(arr.shape[:2]) > limit:
+            arr = media.resize_long_side(arr, limit)
+        out.append(media.image_to_tensor(arr))
+    return out
+
+
+def random_weights_notice(model: ModelSettings, callback: Optional[Callable[[Any], None]]) -> None:
+    if model.weights == "random":
+        if callback is not None:
+            emit(callback, Notice(RANDOM_WEIGHTS_NOTICE))
+        else:
+            warnings.warn(RANDOM_WEIGHTS_NOTICE, stacklevel=3)
+
+
+@dataclass
+class ImageResult:
+    image: np.ndarray  #: uint8 HxWx3
+    result: OptimizeResult
+
+
+def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], *,
+                       callback: Optional[Callable[[Any], None]] = None, **options: Any) -> ImageResult:
+    """Stylise one image; returns the uint8 image and the optimisation record."""
+    image_s, model_s, runtime_s = settings.split(options, ImageSettings, ModelSettings, RuntimeSettings)
+    styles = [style] if isinstance(style, (str, Path, np.ndarray)) else list(style)
+    device = resolve_device(runtime_s.device)
+    content_arr = media.resize_long_side(as_array(content), image_s.size)
+    content_t = media.image_to_tensor(content_arr).to(device)
+    style_ts = style_tensors(styles, image_s.size, image_s.style_scale)
+    random_weights_notice(model_s, callback)
+    stylizer = Stylizer.create(style_ts, image_s, model_s, runtime_s, device, color_reference=content_t)
+    result = stylizer.run(content_t, callback=callback)
+    return ImageResult(image=media.tensor_to_image(result.image), result=result)
+
+
+def stylize_image(content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], *,
+                  callback: Optional[Callable[[Any], None]] = None, **options: Any) -> np.ndarray:
+    """Stylise ``content`` in the style of ``style`` (one image or several, blended).
+
+    >>> out = stylize_image("photo.jpg", "starry.jpg", size=256, iters=200)  # doctest: +SKIP
+
+    Returns a uint8 HxWx3 RGB array whose long side is ``size``.
+    """
+    return stylize_image_full(content, style, callback=callback, **options).image

@@ -1,0 +1,68 @@
+"""``neuralpaint image``: stylise one image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from .. import media
+from ..api import stylize_image_full
+from ..errors import InputError, NonFiniteLossError
+from ..optimize import STOP_NONFINITE
+from . import app
+from .common import ProgressRenderer, check_image_suffix, check_output, echo, existing_file
+from .options import (DEFAULTS, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
+                      Precision, PreserveColors, Compile, Quiet, Scales, Seed, Size, StyleBlend,
+                      StyleScale, StyleWeight, Tol, TvWeight, Weights, image_options)
+
+
+@app.command("image", no_args_is_help=True)
+def image(
+    content: Annotated[Path, typer.Argument(help="The photo to paint.", show_default=False)],
+    styles: Annotated[List[Path], typer.Argument(help="One or more style images (blended).", show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image [default: <content>_stylized.png].")] = None,
+    size: Size = DEFAULTS["size"],
+    iters: Iters = DEFAULTS["iters"],
+    optimizer: Optimizer = DEFAULTS["optimizer"],
+    lr: Lr = None,
+    init: Init = DEFAULTS["init"],
+    content_weight: ContentWeight = DEFAULTS["content_weight"],
+    style_weight: StyleWeight = DEFAULTS["style_weight"],
+    tv_weight: TvWeight = DEFAULTS["tv_weight"],
+    style_blend: StyleBlend = None,
+    style_scale: StyleScale = DEFAULTS["style_scale"],
+    scales: Scales = DEFAULTS["scales"],
+    preserve_colors: PreserveColors = DEFAULTS["preserve_colors"],
+    pooling: Pooling = DEFAULTS["pooling"],
+    tol: Tol = DEFAULTS["tol"],
+    seed: Seed = DEFAULTS["seed"],
+    device: Device = DEFAULTS["device"],
+    precision: Precision = DEFAULTS["precision"],
+    weights: Weights = DEFAULTS["weights"],
+    compile: Compile = DEFAULTS["compile"],
+    quiet: Quiet = False,
+) -> None:
+    """Paint CONTENT in the style of STYLE (several styles are blended)."""
+    existing_file(content, "content image")
+    for s in styles:
+        existing_file(s, "style image")
+    out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
+    check_image_suffix(out)
+    check_output(out, [content, *styles])
+    options = image_options(
+        size=size, iters=iters, optimizer=optimizer, lr=lr, init=init, content_weight=content_weight,
+        style_weight=style_weight, tv_weight=tv_weight, style_blend=style_blend, style_scale=style_scale,
+        scales=scales, preserve_colors=preserve_colors, pooling=pooling, tol=tol, seed=seed,
+        device=device, precision=precision, weights=weights, compile=compile)
+    with ProgressRenderer(quiet=quiet) as progress:
+        res = stylize_image_full(content, styles, callback=progress, **options)
+    media.save_image(out, res.image)
+    r = res.result
+    if r.stop_reason == STOP_NONFINITE:
+        raise NonFiniteLossError(
+            f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
+            f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --lr or --tv-weight")
+    echo(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")

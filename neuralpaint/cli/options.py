@@ -1,0 +1,52 @@
+"""Option declarations shared by ``image``, ``video`` and ``compare``; defaults come from settings."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ..settings import ImageSettings as I
+from ..settings import ModelSettings as M
+from ..settings import RuntimeSettings as R
+from ..settings import default as d
+from .common import parse_float_list
+
+Size = Annotated[int, typer.Option("--size", help="Long side of the output in pixels.")]
+Iters = Annotated[int, typer.Option("--iters", help="Iteration cap (per scale; later frames in a video).")]
+Optimizer = Annotated[str, typer.Option("--optimizer", help="lbfgs or adam.")]
+Lr = Annotated[Optional[float], typer.Option("--lr", help=f"Step size [default: {d(I, 'lbfgs_lr')} for lbfgs, {d(I, 'adam_lr')} for adam].")]
+Init = Annotated[str, typer.Option("--init", help="Start from the content, noise or the style.")]
+ContentWeight = Annotated[float, typer.Option("--content-weight")]
+StyleWeight = Annotated[float, typer.Option("--style-weight")]
+TvWeight = Annotated[float, typer.Option("--tv-weight", help="Total-variation (smoothness) weight.")]
+StyleBlend = Annotated[Optional[str], typer.Option("--style-blend", help="Weights of several styles, e.g. 0.7,0.3.")]
+StyleScale = Annotated[float, typer.Option("--style-scale", help="Style image size relative to the output.")]
+Scales = Annotated[int, typer.Option("--scales", help="Coarse-to-fine scales (1 = none).")]
+PreserveColors = Annotated[bool, typer.Option("--preserve-colors/--no-preserve-colors", help="Keep the content's colours (luminance-only transfer).")]
+Pooling = Annotated[str, typer.Option("--pooling", help="max or avg pooling in VGG-19.")]
+Tol = Annotated[float, typer.Option("--tol", help="Stop when the loss changes less than this (relative) per window.")]
+Seed = Annotated[int, typer.Option("--seed")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+Precision = Annotated[str, typer.Option("--precision", help="auto, fp32, tf32 or bf16 (auto: tf32 on CUDA, fp32 on CPU).")]
+Weights = Annotated[str, typer.Option("--weights", help="imagenet, random (untrained, tests only) or a .pth path.")]
+Compile = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the VGG (GPU, long runs).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+
+DEFAULTS = {
+    "size": d(I, "size"), "iters": d(I, "iters"), "optimizer": d(I, "optimizer"), "init": d(I, "init"),
+    "content_weight": d(I, "content_weight"), "style_weight": d(I, "style_weight"),
+    "tv_weight": d(I, "tv_weight"), "style_scale": d(I, "style_scale"), "scales": d(I, "scales"),
+    "preserve_colors": d(I, "preserve_colors"), "pooling": d(M, "pooling"), "tol": d(I, "tol"),
+    "seed": d(I, "seed"), "device": d(R, "device"), "precision": d(R, "precision"),
+    "weights": d(M, "weights"), "compile": d(R, "compile"),
+}
+
+
+def image_options(**kw: Any) -> dict[str, Any]:
+    """CLI values -> settings options (``style_blend`` parsed; ``None`` dropped)."""
+    out = {k: v for k, v in kw.items() if v is not None}
+    if "style_blend" in out:
+        out["style_blend"] = parse_float_list(out["style_blend"], "--style-blend")
+    return out

@@ -1,0 +1,351 @@
+"""Optimise one image against the Gatys et al. objective (plus optional extra terms).
+
+- :class:`StyleBank` computes the (blended) style Gram targets once per scale and keeps them, so
+  a video run computes them once, not once per frame.
+- :class:`Objective` evaluates content + style + TV + extra terms (e.g. the temporal term) with
+  one truncated VGG pass.
+- :func:`run_scale` is the optimisation loop with Ruder's stopping rule: every ``window``
+  iterations stop when |f − f_past| / f_past < tol, plus a hard cap. L-BFGS keeps its state
+  across ``step()`` calls, so calling ``step()`` with ``max_iter = window`` in a loop is exactly
+  that rule, and we touch the host only once per window (no per-step sync of our own).
+- :class:`Stylizer` ties a VGG, a style bank and settings together; :meth:`Stylizer.run` does
+  coarse-to-fine (optimise small, upsample, continue) and colour preservation.
+
+Images are (1,3,H,W) float32 in [0,1]. The optimised variable is not clamped during the
+optimisation (as in Gatys' and Ruder's code); outputs are clamped to [0,1].
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Protocol, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from . import color
+from .device import autocast, configure_precision, effective_precision, is_oom
+from .errors import InputError, OutOfMemoryError
+from .events import IterationEvent, ScaleDone, emit
+from .losses import blend_grams, content_loss, gram, style_loss, tv_loss
+from .settings import ImageSettings, ModelSettings, RuntimeSettings
+from .vgg import VGGFeatures, load_vgg
+
+STOP_CONVERGED = "converged"
+STOP_MAX_ITERS = "max_iters"
+STOP_NONFINITE = "nonfinite"
+
+
+class ImageTerm(Protocol):
+    """An extra loss term on the image (the temporal loss is one)."""
+
+    name: str
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def at_size(self, size: tuple[int, int]) -> "ImageTerm": ...
+
+
+def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize with antialiasing when shrinking; identity when the size matches."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def long_side_size(h: int, w: int, long_side: int) -> tuple[int, int]:
+    scale = long_side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
+    """Sizes of coarse-to-fine: halving per scale, finishing at (h, w)."""
+    return [(max(1, round(h / 2 ** (scales - 1 - s))), max(1, round(w / 2 ** (scales - 1 - s))))
+            for s in range(scales)]
+
+
+class StyleBank:
+    """Blended style Gram targets per working size, computed once and cached.
+
+    ``styles`` are (1,3,h,w) tensors in [0,1] at their own resolution. At a working size whose
+    long side is L, each style is resized to long side ``L · style_scale`` before its Grams are
+    taken. With colour preservation the styles are luminance images matched to ``color_stats``
+    (the content's luminance mean and std).
+    """
+
+    def __init__(self, vgg: VGGFeatures, styles: Sequence[torch.Tensor], settings: ImageSettings,
+                 precision: str = "fp32", color_stats: Optional[tuple[float, float]] = None):
+        if not styles:
+            raise InputError("at least one style image is needed")
+        blend = settings.style_blend if settings.style_blend is not None else (1.0,) * len(styles)
+        if len(blend) != len(styles):
+            raise InputError(f"--style-blend has {len(blend)} weights for {len(styles)} style images: "
+                             f"{','.join(f'{b:g}' for b in blend)}")
+        self.vgg = vgg
+        self.settings = settings
+        self.blend = tuple(float(b) for b in blend)
+        self.precision = precision
+        self.styles = [s.detach() for s in styles]
+        self.color_stats = color_stats
+        self.layer_weights = (dict(zip(settings.style_layers, settings.style_layer_weights))
+                              if settings.style_layer_weights is not None else None)
+        self._cache: dict[int, dict[str, torch.Tensor]] = {}
+
+    def targets(self, long_side: int) -> dict[str, torch.Tensor]:
+        key = int(round(long_side * self.settings.style_scale))
+        if key not in self._cache:
+            dev = next(self.vgg.parameters()).device
+            per_style = []
+            for style in self.styles:
+                s = style.to(dev)
+                s = resize(s, long_side_size(s.shape[-2], s.shape[-1], max(16, key)))
+                if self.color_stats is not None:
+                    s = color.matched_gray3(s, self.color_stats)
+                with torch.no_grad(), autocast(self.precision, dev):
+                    feats = self.vgg(s)
+                per_style.append({n: gram(feats[n]) for n in self.settings.style_layers})
+            self._cache[key] = blend_grams(per_style, self.blend)
+        return self._cache[key]
+
+
+class Objective:
+    """content + style + TV + Σ extra terms, from one VGG pass. Returns (total, parts)."""
+
+    def __init__(self, vgg: VGGFeatures, settings: ImageSettings, content: torch.Tensor,
+                 style_targets: dict[str, torch.Tensor], layer_weights: Optional[dict[str, float]],
+                 extra_terms: Sequence[tuple[ImageTerm, float]] = (), precision: str = "fp32"):
+        self.vgg = vgg
+        self.s = settings
+        self.style_targets = style_targets
+        self.layer_weights = layer_weights
+        self.extra = list(extra_terms)
+        self.precision = precision
+        self.device = content.device
+        self.use_content = settings.content_weight > 0
+        self.use_style = settings.style_weight > 0
+        with torch.no_grad(), autocast(precision, self.device):
+            feats = vgg(content) if self.use_content else {}
+        self.content_target = feats[settings.content_layer].float() if self.use_content else None
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        parts: dict[str, torch.Tensor] = {}
+        if self.use_content or self.use_style:
+            with autocast(self.precision, self.device):
+                feats = self.vgg(x)
+            if self.use_content:
+                parts["content"] = self.s.content_weight * content_loss(
+                    feats[self.s.content_layer], self.content_target)
+            if self.use_style:
+                grams = {n: gram(feats[n]) for n in self.style_targets}
+                parts["style"] = self.s.style_weight * style_loss(grams, self.style_targets, self.layer_weights)
+        if self.s.tv_weight > 0:
+            parts["tv"] = self.s.tv_weight * tv_loss(x)
+        for term, weight in self.extra:
+            if weight > 0:
+                parts[term.name] = weight * term.loss(x)
+        total = sum(parts.values(), x.sum() * 0.0)  # depends on x even when every weight is 0
+        return total, parts
+
+
+@dataclass
+class ScaleResult:
+    image: torch.Tensor
+    iterations: int
+    stop_reason: str
+    loss: float
+    losses: dict[str, float]
+    history: list[tuple[int, float]]
+
+
+def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, max_iters: int,
+              callback: Optional[Callable[[Any], None]] = None, *, scale: int = 0, scales: int = 1,
+              progress_every: int = 5, t_start: Optional[float] = None) -> ScaleResult:
+    """Optimise ``x0`` until the stopping rule fires or ``max_iters`` iterations are done."""
+    t0 = time.perf_counter() if t_start is None else t_start
+    x = x0.detach().clone().requires_grad_(True)
+    lbfgs = settings.optimizer == "lbfgs"
+    if lbfgs:
+        opt: torch.optim.Optimizer = torch.optim.LBFGS(
+            [x], lr=settings.step_size, max_iter=settings.window, history_size=settings.lbfgs_history,
+            tolerance_grad=-1, tolerance_change=-1,
+            line_search_fn="strong_wolfe" if settings.line_search else None)
+    else:
+        opt = torch.optim.Adam([x], lr=settings.step_size)
+
+    size = (int(x.shape[-2]), int(x.shape[-1]))
+    counter = {"iter": 0}
+    last: dict[str, Any] = {}
+    history: list[tuple[int, float]] = []
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        total, parts = objective(x)
+        total.backward()
+        counter["iter"] += 1
+        last["total"], last["parts"] = total.detach(), {k: v.detach() for k, v in parts.items()}
+        it = counter["iter"]
+        if callback is not None and (it % progress_every == 0 or it == 1):
+            value = float(total.detach())
+            history.append((it, value))
+            emit(callback, IterationEvent(
+                iteration=min(it, max_iters), max_iters=max_iters, loss=value,
+                losses={k: float(v.detach()) for k, v in parts.items()}, elapsed=time.perf_counter() - t0,
+                scale=scale, scales=scales, size=size))
+        return total
+
+    done = 0
+    f_past: Optional[float] = None
+    good = x.detach().clone()
+    reason = STOP_MAX_ITERS
+    f = math.nan
+    while done < max_iters:
+        n = min(settings.window, max_iters - done)
+        if lbfgs:
+            group = opt.param_groups[0]
+            group["max_iter"], group["max_eval"] = n, n * 5 // 4 if not settings.line_search else n * 25
+            before = opt.state[opt._params[0]].get("n_iter", 0) if opt.state else 0  # type: ignore[attr-defined]
+            opt.step(closure)  # type: ignore[arg-type]
+            after = opt.state[opt._params[0]]["n_iter"]  # type: ignore[attr-defined]
+            done += max(1, after - before)
+        else:
+            for _ in range(n):
+                opt.step(closure)  # type: ignore[arg-type]
+            done += n
+        f = float(last["total"])  # the one host sync per window
+        if not math.isfinite(f) or not torch.isfinite(x).all():
+            with torch.no_grad():
+                x.copy_(good)  # keep the last finite iterate
+            reason = STOP_NONFINITE
+            break
+        good.copy_(x.detach())
+        if f_past is not None and abs(f - f_past) < settings.tol * abs(f_past):
+            reason = STOP_CONVERGED
+            break
+        f_past = f
+    losses = {k: float(v) for k, v in last.get("parts", {}).items()}
+    if not history or history[-1][0] != counter["iter"]:
+        history.append((counter["iter"], f))
+    if callback is not None:
+        emit(callback, ScaleDone(scale=scale, scales=scales, iterations=done, stop_reason=reason, loss=f))
+    return ScaleResult(image=x.detach(), iterations=done, stop_reason=reason, loss=f, losses=losses,
+                       history=history)
+
+
+@dataclass
+class OptimizeResult:
+    """The result of one image. ``image`` is the output in [0,1] (colours recombined when
+    preserving colours); ``raw`` is the optimised variable, kept as the float state a video run
+    warps into the next frame."""
+
+    image: torch.Tensor
+    raw: torch.Tensor
+    iterations: int
+    stop_reason: str
+    loss: float
+    losses: dict[str, float]
+    seconds: float
+    history: list[tuple[int, float]] = field(default_factory=list)
+    scale_iterations: list[int] = field(default_factory=list)
+
+
+class Stylizer:
+    """A loaded VGG + style bank + settings, reusable for many images or frames."""
+
+    def __init__(self, vgg: VGGFeatures, bank: StyleBank, settings: ImageSettings,
+                 device: torch.device, precision: str, progress_every: int = 5):
+        self.vgg = vgg
+        self.bank = bank
+        self.settings = settings
+        self.device = device
+        self.precision = precision
+        self.progress_every = progress_every
+
+    @classmethod
+    def create(cls, styles: Sequence[torch.Tensor], image: ImageSettings, model: ModelSettings,
+               runtime: RuntimeSettings, device: torch.device,
+               color_reference: Optional[torch.Tensor] = None) -> "Stylizer":
+        """Load the VGG for ``image``'s layers and build the style bank.
+
+        ``color_reference`` (the content, or a video's first frame) sets the luminance statistics
+        the styles are matched to when ``image.preserve_colors`` is on.
+        """
+        precision = effective_precision(runtime.precision, device)
+        configure_precision(precision, device)
+        layers = list(image.style_layers) + [image.content_layer]
+        vgg = load_vgg(model, layers, device=device, channels_last=runtime.channels_last)
+        if runtime.compile:
+            vgg = torch.compile(vgg)  # type: ignore[assignment]
+        stats = None
+        if image.preserve_colors:
+            ref = color_reference if color_reference is not None else styles[0]
+            stats = color.luminance_stats(ref.to(device))
+        bank = StyleBank(vgg, styles, image, precision=precision, color_stats=stats)
+        return cls(vgg, bank, image, device, precision, runtime.progress_every)
+
+    def initial_image(self, content: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        s = self.settings
+        if s.init == "content":
+            return resize(content, size)
+        if s.init == "noise":
+            gen = torch.Generator(device="cpu").manual_seed(s.seed)
+            noise = torch.randn((1, 3) + tuple(size), generator=gen) * s.noise_std + 0.5
+            return noise.clamp(0, 1).to(content.device)
+        style = self.bank.styles[0].to(content.device)
+        if s.preserve_colors and self.bank.color_stats is not None:
+            style = color.matched_gray3(style, self.bank.color_stats)
+        return resize(style, size)
+
+    def run(self, content: torch.Tensor, *, init: Optional[torch.Tensor] = None,
+            extra_terms: Sequence[tuple[ImageTerm, float]] = (), max_iters: Optional[int] = None,
+            callback: Optional[Callable[[Any], None]] = None) -> OptimizeResult:
+        """Stylise ``content`` (1,3,H,W) in [0,1] at its own size.
+
+        ``init`` (e.g. a warped previous frame, in the optimised space: luminance when
+        preserving colours) replaces ``settings.init``; ``extra_terms`` are (term, weight) pairs
+        defined at full size and resampled for coarser scales.
+        """
+        s = self.settings
+        cap = s.iters if max_iters is None else max_iters
+        content = content.to(self.device)
+        target_content = color.gray3(content) if s.preserve_colors else content
+        h, w = content.shape[-2:]
+        sizes = scale_sizes(h, w, s.scales)
+        t0 = time.perf_counter()
+        x: Optional[torch.Tensor] = None
+        history: list[tuple[int, float]] = []
+        its: list[int] = []
+        total_iters = 0
+        result: Optional[ScaleResult] = None
+        torch.manual_seed(s.seed)
+        try:
+            for k, size in enumerate(sizes):
+                c_k = resize(target_content, size)
+                if x is None:
+                    x = resize(init.to(self.device), size) if init is not None else self.initial_image(target_content, size)
+                else:
+                    x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+                objective = Objective(
+                    self.vgg, s, c_k, self.bank.targets(max(size)), self.bank.layer_weights,
+                    [(term.at_size(size), wgt) for term, wgt in extra_terms], self.precision)
+                result = run_scale(x, objective, s, cap, callback, scale=k, scales=len(sizes),
+                                   progress_every=self.progress_every, t_start=t0)
+                x = result.image
+                history.extend(result.history)
+                its.append(result.iterations)
+                total_iters += result.iterations
+                if result.stop_reason == STOP_NONFINITE:
+                    break
+        except RuntimeError as exc:
+            if is_oom(exc):
+                raise OutOfMemoryError(
+                    f"the {self.device} device ran out of memory at {h}x{w}; try a smaller --size, "
+                    f"--precision bf16, or --scales 2") from None
+            raise
+        assert x is not None and result is not None
+        raw = resize(x.detach(), (h, w))  # a run stopped early at a coarse scale still returns full size
+        image = color.recombine(raw, content) if s.preserve_colors else raw.clamp(0, 1)
+        return OptimizeResult(image=image, raw=raw, iterations=total_iters, stop_reason=result.stop_reason,
+                              loss=result.loss, losses=result.losses, seconds=time.perf_counter() - t0,
+                              history=history, scale_iterations=its)

@@ -1,0 +1,337 @@
+"""Every default of neuralpaint lives here, once.
+
+Frozen dataclasses, one per concern. The CLI reads its option defaults from these classes, the
+Python API builds them from keyword arguments (:func:`build`), and sweeps validate their TOML
+against them. Each class validates itself in ``__post_init__`` and raises
+:class:`~neuralpaint.errors.InputError` naming the bad value, so every entry point gets the
+same checks and the same messages.
+
+The flow-related constants (reliability thresholds, DIS presets, ...) live in the standalone
+``flows`` package as keyword defaults of its functions; neuralpaint passes only what a user set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from .errors import InputError
+
+#: torchvision's ImageNet VGG-19 file; the 8 hex digits in its name are the start of its SHA-256,
+#: which ``torch.hub`` checks after downloading.
+VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+
+#: ImageNet normalisation used by torchvision's VGG weights.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+#: torchvision ``vgg19().features`` indices of the named ReLU outputs.
+VGG19_LAYERS: dict[str, int] = {
+    "relu1_1": 1, "relu1_2": 3,
+    "relu2_1": 6, "relu2_2": 8,
+    "relu3_1": 11, "relu3_2": 13, "relu3_3": 15, "relu3_4": 17,
+    "relu4_1": 20, "relu4_2": 22, "relu4_3": 24, "relu4_4": 26,
+    "relu5_1": 29, "relu5_2": 31, "relu5_3": 33, "relu5_4": 35,
+}
+
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "noise", "style")
+POOLINGS = ("max", "avg")
+PRECISIONS = ("auto", "fp32", "tf32", "bf16")
+FLOW_METHODS = ("dis", "farneback", "deepflow", "tvl1")
+
+
+def _finite(name: str, value: float, *, positive: bool = False, nonneg: bool = False) -> None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    if positive and v <= 0:
+        raise InputError(f"{name} must be > 0, got {value!r}")
+    if nonneg and v < 0:
+        raise InputError(f"{name} must be >= 0, got {value!r}")
+
+
+def _int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise InputError(f"{name} must be >= {minimum}, got {value!r}")
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InputError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The VGG-19 loss network."""
+
+    #: ``imagenet`` (torchvision's file, downloaded once and hash-checked), ``random`` (a seeded,
+    #: untrained network for tests: results will not look like the style) or a path to a
+    #: ``.pth`` state dict with torchvision's key names.
+    weights: str = "imagenet"
+    #: ``max`` (VGG's own) or ``avg`` (Gatys et al. report smoother results with average pooling).
+    pooling: str = "max"
+    #: Seed of the untrained network when ``weights == "random"``.
+    weights_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.weights, str) or not self.weights:
+            raise InputError(f"weights must be imagenet, random or a file path, got {self.weights!r}")
+        _choice("pooling", self.pooling, POOLINGS)
+        _int("weights_seed", self.weights_seed, minimum=0)
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Where and how the arithmetic runs. None of these change the mathematics."""
+
+    #: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+    device: str = "auto"
+    #: ``auto`` = tf32 on CUDA, fp32 on CPU. ``bf16`` runs the VGG pass under bf16 autocast;
+    #: losses and the optimiser state stay fp32.
+    precision: str = "auto"
+    #: NHWC memory layout for the VGG pass (faster convolutions on CPU and tensor cores).
+    channels_last: bool = True
+    #: ``torch.compile`` the VGG trunk (pays off for long runs on GPU; slow to start).
+    compile: bool = False
+    #: Report an iteration event every this many iterations (and at every stopping-rule check).
+    progress_every: int = 5
+
+    def __post_init__(self) -> None:
+        dev = self.device
+        if not isinstance(dev, str) or not (
+            dev in ("auto", "cpu", "cuda")
+            or (dev.startswith("cuda:") and dev[5:].isdigit())
+            or dev == "mps"
+        ):
+            raise InputError(f"unknown device {dev!r}; use auto, cpu, cuda or cuda:N")
+        _choice("precision", self.precision, PRECISIONS)
+        _int("progress_every", self.progress_every, minimum=1)
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """One image: the Gatys et al. objective and its optimisation."""
+
+    #: Long side of the output in pixels.
+    size: int = 512
+    #: Iteration cap per scale (the stopping rule usually ends earlier).
+    iters: int = 500
+    optimizer: str = "lbfgs"
+    #: Step size; ``None`` means ``lbfgs_lr`` or ``adam_lr`` by optimiser.
+    lr: float | None = None
+    lbfgs_lr: float = 1.0
+    #: Adam works on the [0,1] image directly, so its step is in image units.
+    adam_lr: float = 0.02
+    lbfgs_history: int = 100
+    #: ``strong_wolfe`` line search for L-BFGS (more evaluations per iteration, steadier).
+    line_search: bool = False
+    init: str = "content"
+    content_weight: float = 1.0
+    #: For torchvision's normalisation and Gram / (C·H·W) (the PyTorch tutorial's scale;
+    #: the Lua code's 1e2 was for Caffe's 0–255 BGR input and does not carry over).
+    style_weight: float = 1e6
+    #: Weight of the mean squared neighbour difference of the [0,1] image. Squared (not L1)
+    #: differences keep the objective smooth for L-BFGS.
+    tv_weight: float = 1.0
+    content_layer: str = "relu4_2"
+    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+    #: Per-layer style weights (same length as ``style_layers``); ``None`` = all 1.
+    style_layer_weights: tuple[float, ...] | None = None
+    #: Blend weights of several style images (normalised to sum 1); ``None`` = equal.
+    style_blend: tuple[float, ...] | None = None
+    #: Style image long side relative to the content's at each scale.
+    style_scale: float = 1.0
+    #: Coarse-to-fine: optimise at size/2^(scales-1), upsample, ..., finish at ``size``.
+    scales: int = 1
+    #: Luminance-only transfer (Gatys et al. 2016): the output keeps the content's chroma.
+    preserve_colors: bool = False
+    #: Stopping rule: every ``window`` iterations stop when |f - f_past| / f_past < ``tol``.
+    tol: float = 1e-4
+    window: int = 50
+    seed: int = 0
+    #: Standard deviation of the noise init around mid-grey.
+    noise_std: float = 0.25
+
+    def __post_init__(self) -> None:
+        _int("size", self.size, minimum=16)
+        _int("iters", self.iters, minimum=1)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.lr is not None:
+            _finite("lr", self.lr, positive=True)
+        _finite("lbfgs_lr", self.lbfgs_lr, positive=True)
+        _finite("adam_lr", self.adam_lr, positive=True)
+        _int("lbfgs_history", self.lbfgs_history, minimum=1)
+        _choice("init", self.init, INITS)
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            _finite(name.replace("_", "-"), getattr(self, name), nonneg=True)
+        _choice("content layer", self.content_layer, tuple(VGG19_LAYERS))
+        if not self.style_layers:
+            raise InputError("style_layers must name at least one layer")
+        for layer in self.style_layers:
+            _choice("style layer", layer, tuple(VGG19_LAYERS))
+        if self.style_layer_weights is not None:
+            if len(self.style_layer_weights) != len(self.style_layers):
+                raise InputError(
+                    f"style_layer_weights has {len(self.style_layer_weights)} values for "
+                    f"{len(self.style_layers)} style layers: {self.style_layer_weights!r}")
+            for w in self.style_layer_weights:
+                _finite("style layer weight", w, nonneg=True)
+        if self.style_blend is not None:
+            for w in self.style_blend:
+                _finite("style-blend weight", w, nonneg=True)
+            if sum(self.style_blend) <= 0:
+                raise InputError(f"style-blend weights must not all be 0, got {self.style_blend!r}")
+        _finite("style-scale", self.style_scale, positive=True)
+        _int("scales", self.scales, minimum=1)
+        if self.size / 2 ** (self.scales - 1) < 16:
+            raise InputError(
+                f"--scales {self.scales} makes the coarsest scale smaller than 16 px at --size {self.size}")
+        _finite("tol", self.tol, nonneg=True)
+        _int("window", self.window, minimum=1)
+        _int("seed", self.seed, minimum=0)
+        _finite("noise_std", self.noise_std, nonneg=True)
+
+    @property
+    def step_size(self) -> float:
+        if self.lr is not None:
+            return float(self.lr)
+        return self.lbfgs_lr if self.optimizer == "lbfgs" else self.adam_lr
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """Ruder et al.'s video method on top of :class:`ImageSettings`.
+
+    In a video run ``ImageSettings.iters`` caps the later frames and ``first_iters`` the first
+    frame of the first pass (later frames start from a warped result and converge faster).
+    """
+
+    temporal_init: bool = True
+    short_term: bool = True
+    long_term: bool = False
+    #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
+    offsets: tuple[int, ...] = (1, 2, 4)
+    #: Weight of the temporal term (1/3HW) Σ c·(x − warp(x̂))² on [0,1] images. Derived from the
+    #: Lua code's 1e3 (content 5): Caffe's 0–255 pixels make squared pixel differences 255² larger
+    #: and relu4_2 features about (255·0.229)² larger than ours, so the ratio to the content
+    #: weight becomes ≈ 1e3·255² / (5·58²) ≈ 4e3.
+    temporal_weight: float = 4e3
+    flow: str = "dis"
+    #: Iteration cap of the first frame (later frames: ``ImageSettings.iters``).
+    first_iters: int = 500
+    #: Multi-pass (Ruder): number of passes over all frames, alternating direction.
+    passes: int = 1
+    #: Pass (1-based) from which the temporal loss is on in multi-pass; ``None`` = passes // 2 + 1
+    #: (the reference's 15 passes with temporal from pass 8).
+    temporal_from_pass: int | None = None
+    #: δ of the multi-pass blended init.
+    blend_delta: float = 1.0
+    #: In multi-pass the temporal weight is scaled by this (reference: half the single-pass one).
+    multipass_temporal_scale: float = 0.5
+    #: Iteration cap per frame in passes after the first.
+    multipass_iters: int = 100
+    #: Copy the source's audio into an MP4 output.
+    audio: bool = True
+    #: First and last frame (1-based, inclusive) to stylise; ``None`` = the whole clip.
+    start: int | None = None
+    end: int | None = None
+
+    def __post_init__(self) -> None:
+        offsets = tuple(self.offsets)
+        if not offsets:
+            raise InputError("offsets must list at least one frame offset, e.g. 1,2,4")
+        for j in offsets:
+            if isinstance(j, bool) or not isinstance(j, int) or j < 1:
+                raise InputError(f"offsets must be positive integers, got {j!r} in {','.join(map(str, offsets))}")
+        if len(set(offsets)) != len(offsets):
+            raise InputError(f"offsets must not repeat, got {','.join(map(str, offsets))}")
+        _finite("temporal-weight", self.temporal_weight, nonneg=True)
+        _choice("flow method", self.flow, FLOW_METHODS)
+        _int("first-iters", self.first_iters, minimum=1)
+        _int("passes", self.passes, minimum=1)
+        if self.temporal_from_pass is not None:
+            _int("temporal_from_pass", self.temporal_from_pass, minimum=1)
+        _finite("blend_delta", self.blend_delta, nonneg=True)
+        _finite("multipass_temporal_scale", self.multipass_temporal_scale, nonneg=True)
+        _int("multipass_iters", self.multipass_iters, minimum=1)
+        if self.start is not None:
+            _int("start", self.start, minimum=1)
+        if self.end is not None:
+            _int("end", self.end, minimum=1)
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise InputError(f"--end {self.end} is before --start {self.start}")
+
+    @property
+    def temporal_offsets(self) -> tuple[int, ...]:
+        """Offsets used by the temporal loss: J sorted for long-term, (1,) for short-term only."""
+        if self.long_term:
+            return tuple(sorted(self.offsets))
+        if self.short_term:
+            return (1,)
+        return ()
+
+    @property
+    def first_temporal_pass(self) -> int:
+        return self.temporal_from_pass if self.temporal_from_pass is not None else self.passes // 2 + 1
+
+
+SETTINGS_CLASSES = (ModelSettings, RuntimeSettings, ImageSettings, VideoSettings)
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def default(cls: type, name: str) -> Any:
+    """The default of field ``name`` of settings class ``cls`` (for CLI option defaults)."""
+    for f in fields(cls):
+        if f.name == name:
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            return f.default_factory()  # type: ignore[misc]
+    raise KeyError(name)
+
+
+def build(cls: type, options: Mapping[str, Any]) -> Any:
+    """Build ``cls`` from the options it owns (others are ignored); ``None`` means default."""
+    names = set(field_names(cls))
+    kwargs = {k: v for k, v in options.items() if k in names and v is not None}
+    for k, v in list(kwargs.items()):
+        if isinstance(v, list):
+            kwargs[k] = tuple(v)
+    return cls(**kwargs)
+
+
+def split(options: Mapping[str, Any], *classes: type) -> tuple[Any, ...]:
+    """Build each of ``classes`` from ``options``; an option no class owns is an error."""
+    known: set[str] = set()
+    for cls in classes:
+        known.update(field_names(cls))
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InputError(f"unknown option {unknown[0]!r}")
+    return tuple(build(cls, options) for cls in classes)
+
+
+def as_dict(*objs: Any) -> dict[str, Any]:
+    """A JSON-friendly dict of settings objects (tuples become lists)."""
+    out: dict[str, Any] = {}
+    for obj in objs:
+        for k, v in dataclasses.asdict(obj).items():
+            out[k] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+__all__ = [
+    "ModelSettings", "RuntimeSettings", "ImageSettings", "VideoSettings", "build", "split",
+    "default", "as_dict", "field_names", "VGG19_URL", "VGG19_LAYERS", "IMAGENET_MEAN",
+    "IMAGENET_STD", "OPTIMIZERS", "INITS", "POOLINGS", "PRECISIONS", "FLOW_METHODS", "field",
+]

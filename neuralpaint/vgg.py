@@ -1,0 +1,229 @@
+"""VGG-19 feature extractor with torchvision's layer layout and state-dict keys.
+
+torchvision is not required: the network is defined here with the same ``features`` indices
+and key names (``features.<i>.weight``), so torchvision's ImageNet file loads directly.
+
+Weights:
+- ``imagenet``: torchvision's ``vgg19-dcbb9e9d.pth``, downloaded once through
+  ``torch.hub.load_state_dict_from_url`` into ``$TORCH_HOME/hub/checkpoints`` and checked against
+  the SHA-256 prefix in its file name. If it is missing and cannot be downloaded we raise
+  :class:`~neuralpaint.errors.WeightsError` saying how to get it: there is never a silent
+  fallback to untrained weights.
+- ``random``: a seeded, untrained network (Kaiming init as torchvision). For tests and
+  plumbing only; the pictures do not look like the style.
+- a path: a state dict (full VGG-19 or ``features`` only), loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import urllib.error
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import torch
+from torch import nn
+
+from .errors import WeightsError
+from .settings import IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, VGG19_URL, ModelSettings
+
+# torchvision's cfg "E": channels per conv, "M" = 2x2 max pooling.
+_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+        512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
+_HASH_RE = re.compile(r"-([a-f0-9]*)\.")
+
+
+def build_features(pooling: str = "max") -> nn.Sequential:
+    """The 37 layers of torchvision's ``vgg19().features`` (ReLUs not in place)."""
+    layers: list[nn.Module] = []
+    in_ch = 3
+    for v in _CFG:
+        if v == "M":
+            # Average pooling is Gatys et al.'s variant; same index, no parameters.
+            layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
+        else:
+            layers.append(nn.Conv2d(in_ch, int(v), kernel_size=3, padding=1))
+            # Not in place: we read ReLU outputs and keep them for the losses.
+            layers.append(nn.ReLU(inplace=False))
+            in_ch = int(v)
+    return nn.Sequential(*layers)
+
+
+def conv_indices(n_layers: int = 37) -> list[int]:
+    feats = build_features()
+    return [i for i in range(min(n_layers, len(feats))) if isinstance(feats[i], nn.Conv2d)]
+
+
+class VGGFeatures(nn.Module):
+    """Frozen VGG-19 trunk truncated after the deepest requested layer.
+
+    ``forward(x)`` takes (B,3,H,W) RGB in [0,1], applies the ImageNet normalisation and
+    returns ``{layer name: activation}`` for the requested names.
+    """
+
+    def __init__(self, features: nn.Sequential, layers: Iterable[str], channels_last: bool = True):
+        super().__init__()
+        names = list(dict.fromkeys(layers))
+        for name in names:
+            if name not in VGG19_LAYERS:
+                raise WeightsError(f"unknown VGG-19 layer {name!r}; known: {', '.join(VGG19_LAYERS)}")
+        self.layer_names = names
+        self.index_to_name = {VGG19_LAYERS[n]: n for n in names}
+        depth = max(self.index_to_name) + 1
+        self.features = nn.Sequential(*list(features.children())[:depth])
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.channels_last = channels_last
+        self.requires_grad_(False)
+        self.eval()
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    @property
+    def depth(self) -> int:
+        return len(self.features)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        out: dict[str, torch.Tensor] = {}
+        wanted = self.index_to_name
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            name = wanted.get(i)
+            if name is not None:
+                out[name] = x
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# weights
+
+
+def cache_dir() -> Path:
+    """Where torch.hub caches checkpoints (``$TORCH_HOME/hub/checkpoints``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def cached_path(url: str = VGG19_URL) -> Path:
+    return cache_dir() / os.path.basename(url.split("?")[0])
+
+
+def expected_hash_prefix(url_or_name: str) -> str | None:
+    m = _HASH_RE.search(os.path.basename(url_or_name))
+    return m.group(1) if m else None
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_file(path: Path, url: str = VGG19_URL) -> bool:
+    """True when the file's SHA-256 starts with the prefix in the URL's file name."""
+    prefix = expected_hash_prefix(url)
+    return prefix is None or sha256_file(path).startswith(prefix)
+
+
+def _how_to_get(url: str) -> str:
+    return (f"download {url} on a machine with internet and pass --weights PATH, or copy it to "
+            f"{cached_path(url)}; or run `neuralpaint weights --download`")
+
+
+def download_imagenet(url: str = VGG19_URL, progress: bool = False) -> Path:
+    """Download (or find cached) torchvision's VGG-19 file, hash-checked. Returns its path."""
+    dest = cached_path(url)
+    if dest.exists():
+        return dest
+    try:
+        # torch.hub's own downloader (what load_state_dict_from_url uses): it writes to a temp
+        # file, checks the SHA-256 prefix of the name and only then moves it into the cache.
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(url, str(dest), hash_prefix=expected_hash_prefix(url),
+                                       progress=progress)
+    except RuntimeError as exc:
+        if "invalid hash value" in str(exc):
+            raise WeightsError(f"downloaded VGG-19 weights from {url} failed the hash check "
+                               f"({exc}); nothing was kept, try again") from None
+        raise WeightsError(f"could not load VGG-19 weights from {url}: {exc}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise WeightsError(f"ImageNet VGG-19 weights are not cached and could not be downloaded "
+                           f"({reason}); {_how_to_get(url)}") from None
+    return dest
+
+
+def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Load a state dict safely (``weights_only=True``), with errors that name the file."""
+    p = Path(path)
+    if not p.exists():
+        raise WeightsError(f"weights file {str(p)!r} does not exist (use imagenet, random or a .pth path)")
+    if p.is_dir():
+        raise WeightsError(f"weights path {str(p)!r} is a directory, not a .pth file")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError, RuntimeError (zip), EOFError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"refused to load weights file {str(p)!r}: not a plain tensor state "
+                           f"dict ({first[:200]})") from None
+    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"weights file {str(p)!r} does not hold a state dict of tensors")
+    return dict(obj)
+
+
+def apply_state_dict(features: nn.Sequential, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """Copy torchvision-named weights into ``features``, checking keys and shapes."""
+    prefixed = any(k.startswith("features.") for k in state)
+    for i in conv_indices(len(features)):
+        conv = features[i]
+        for part in ("weight", "bias"):
+            key = f"features.{i}.{part}" if prefixed else f"{i}.{part}"
+            if key not in state:
+                raise WeightsError(f"weights {source!r} lack key {key!r}: not a torchvision VGG-19 "
+                                   f"state dict")
+            tensor = state[key]
+            target = getattr(conv, part)
+            if tuple(tensor.shape) != tuple(target.shape):
+                raise WeightsError(f"weights {source!r}: {key} has shape {tuple(tensor.shape)}, "
+                                   f"VGG-19 needs {tuple(target.shape)}")
+            with torch.no_grad():
+                target.copy_(tensor.to(target.dtype))
+
+
+def random_features(pooling: str, seed: int) -> nn.Sequential:
+    """Seeded untrained VGG-19 features (torchvision's init: Kaiming normal, zero bias)."""
+    gen = torch.Generator().manual_seed(seed)
+    feats = build_features(pooling)
+    with torch.no_grad():
+        for m in feats:
+            if isinstance(m, nn.Conv2d):
+                fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+                m.weight.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=gen)
+                m.bias.zero_()
+    return feats
+
+
+RANDOM_WEIGHTS_NOTICE = ("using an UNTRAINED VGG-19 (--weights random): results will not "
+                         "resemble the style. Use --weights imagenet for real pictures.")
+
+
+def load_vgg(model: ModelSettings, layers: Iterable[str], device: torch.device | str = "cpu",
+             channels_last: bool = True, url: str = VGG19_URL) -> VGGFeatures:
+    """Build the frozen, truncated VGG-19 for ``layers`` with the weights ``model`` names."""
+    if model.weights == "random":
+        feats = random_features(model.pooling, model.weights_seed)
+    else:
+        feats = build_features(model.pooling)
+    net = VGGFeatures(feats, layers, channels_last=channels_last)  # truncates
+    if model.weights != "random":
+        path = download_imagenet(url) if model.weights == "imagenet" else model.weights
+        apply_state_dict(net.features, load_weights_file(path), str(path))
+    return net.to(device)

@@ -1,0 +1,103 @@
+import math
+
+import pytest
+import torch
+
+from neuralpaint import color
+from neuralpaint.events import IterationEvent, ScaleDone
+from neuralpaint.losses import TemporalTerm
+from neuralpaint.optimize import STOP_CONVERGED, STOP_MAX_ITERS, STOP_NONFINITE, Stylizer, scale_sizes
+from neuralpaint.settings import ImageSettings, ModelSettings, RuntimeSettings
+
+CPU = torch.device("cpu")
+
+
+def _images(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(1, 3, 40, 48, generator=g), torch.rand(1, 3, 36, 36, generator=g)
+
+
+def _stylizer(style, **kw):
+    return Stylizer.create([style], ImageSettings(**kw), ModelSettings(weights="random"), RuntimeSettings(), CPU)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_loss_decreases_for_both_optimizers(optimizer):
+    content, style = _images()
+    events = []
+    res = _stylizer(style, size=48, iters=30, optimizer=optimizer, window=10, init="noise",
+                    ).run(content, callback=events.append)
+    its = [e for e in events if isinstance(e, IterationEvent)]
+    assert its[0].loss > 2 * its[-1].loss
+    assert res.loss < its[0].loss
+    assert res.image.shape == (1, 3, 40, 48)
+    assert 0.0 <= res.image.min() and res.image.max() <= 1.0
+    assert set(res.losses) == {"content", "style", "tv"}
+    assert any(isinstance(e, ScaleDone) for e in events)
+
+
+def test_stopping_rule_ends_a_converged_run_early_and_says_why():
+    content, style = _images()
+    res = _stylizer(style, size=48, iters=400, window=10, tol=1e-2).run(content)
+    assert res.stop_reason == STOP_CONVERGED
+    assert res.iterations < 400 and res.iterations % 10 == 0
+    capped = _stylizer(style, size=48, iters=12, window=10, tol=0.0).run(content)
+    assert capped.stop_reason == STOP_MAX_ITERS and capped.iterations == 12
+
+
+def test_coarse_to_fine_output_has_requested_size():
+    content, style = _images()
+    res = _stylizer(style, size=48, iters=5, window=5, scales=2).run(content)
+    assert res.image.shape == (1, 3, 40, 48)
+    assert len(res.scale_iterations) == 2
+    assert scale_sizes(40, 48, 3) == [(10, 12), (20, 24), (40, 48)]
+
+
+def test_colour_preservation_keeps_content_chroma():
+    content, style = _images()
+    res = _stylizer(style, size=48, iters=10, window=10, preserve_colors=True, init="noise").run(content)
+    out = color.rgb_to_ycbcr(res.image)
+    ref = color.rgb_to_ycbcr(content)
+    # chroma equal wherever no channel was clipped to [0,1]
+    inside = ((res.image > 0.001) & (res.image < 0.999)).all(dim=1, keepdim=True).expand(-1, 2, -1, -1)
+    assert inside.float().mean() > 0.5
+    assert torch.allclose(out[:, 1:][inside], ref[:, 1:][inside], atol=1e-4)
+    # and the luminance did change
+    assert (out[:, :1] - ref[:, :1]).abs().mean() > 1e-3
+
+
+def test_same_seed_gives_identical_output():
+    content, style = _images()
+    a = _stylizer(style, size=48, iters=8, window=4, init="noise", seed=5).run(content).image
+    b = _stylizer(style, size=48, iters=8, window=4, init="noise", seed=5).run(content).image
+    c = _stylizer(style, size=48, iters=8, window=4, init="noise", seed=6).run(content).image
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_absurd_weight_stops_and_keeps_last_finite_iterate():
+    content, style = _images()
+    res = _stylizer(style, size=48, iters=40, window=5, optimizer="adam", lr=1e30, tv_weight=1e30,
+                    ).run(content)
+    assert res.stop_reason == STOP_NONFINITE
+    assert torch.isfinite(res.raw).all()
+
+
+def test_extra_term_pulls_towards_its_target():
+    content, style = _images()
+    target = torch.zeros_like(content)
+    term = TemporalTerm([target], [torch.ones(1, 1, 40, 48)])
+    st = _stylizer(style, size=48, iters=20, window=10)
+    free = st.run(content)
+    tied = st.run(content, extra_terms=[(term, 1e3)])
+    assert "temporal" in tied.losses
+    assert tied.image.mean() < free.image.mean() - 0.05
+
+
+def test_init_tensor_replaces_settings_init():
+    content, style = _images()
+    init = torch.full_like(content, 0.5)
+    res = _stylizer(style, size=48, iters=1, window=1, content_weight=0, style_weight=0, tv_weight=0,
+                    ).run(content, init=init)
+    assert torch.allclose(res.image, init)
+    assert math.isfinite(res.loss)
