@@ -36,6 +36,8 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp makes the file 0600; give it the permissions a plain open() would have.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, dest)
     except OSError as exc:
         _unlink_quietly(tmp)
@@ -57,6 +59,15 @@ def write_bytes(dest: str | os.PathLike, data: bytes) -> None:
 def write_text(dest: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``dest`` atomically."""
     write_bytes(dest, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once: os.umask() is process-wide and not thread-safe to probe later
 
 
 def _unlink_quietly(path: Path) -> None:

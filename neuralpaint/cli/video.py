@@ -1,0 +1,84 @@
+"""``neuralpaint video``: Ruder et al.'s temporally coherent video stylisation, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ..settings import VideoSettings as V
+from ..settings import default as d
+from ..video import stylize_video
+from . import app
+from .common import ProgressRenderer, check_output, echo, existing_path, parse_offsets
+from .options import (DEFAULTS, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
+                      Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
+                      StyleWeight, Tol, TvWeight, Weights, image_options)
+
+
+@app.command("video", no_args_is_help=True)
+def video(
+    input: Annotated[Path, typer.Argument(help="A GIF, a video file (mp4, mov, webm, avi, mkv) or a folder of frames.", show_default=False)],
+    styles: Annotated[Optional[List[Path]], typer.Argument(help="Style image(s) [default: the bundled style].", show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Output: .gif, .mp4/.mov/.mkv/.webm, or a folder (ends with / or has no suffix) [default: <input>_stylized.gif|mp4].")] = None,
+    temporal_init: Annotated[bool, typer.Option("--temporal-init/--no-temporal-init", help="Start each frame from the previous result warped by optical flow.")] = d(V, "temporal_init"),
+    short_term: Annotated[bool, typer.Option("--short-term/--no-short-term", help="Temporal loss against the previous frame.")] = d(V, "short_term"),
+    long_term: Annotated[bool, typer.Option("--long-term/--no-long-term", help="Temporal loss against the frames at --offsets.")] = d(V, "long_term"),
+    offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets of the long-term loss.")] = ",".join(map(str, d(V, "offsets"))),
+    temporal_weight: Annotated[float, typer.Option("--temporal-weight")] = d(V, "temporal_weight"),
+    flow: Annotated[str, typer.Option("--flow", help="Optical flow: dis, farneback, deepflow or tvl1.")] = d(V, "flow"),
+    passes: Annotated[int, typer.Option("--passes", help="Multi-pass: passes over all frames, alternating direction.")] = d(V, "passes"),
+    first_iters: Annotated[int, typer.Option("--first-iters", help="Iteration cap of the first frame.")] = d(V, "first_iters"),
+    iters: Iters = DEFAULTS["iters"],
+    work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Run folder (frames, float state, flows, manifest) [default: next to the output].")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard the run folder's frames and start over.")] = False,
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio into an MP4 output.")] = d(V, "audio"),
+    start: Annotated[Optional[int], typer.Option("--start", help="First frame to render (1-based).")] = None,
+    end: Annotated[Optional[int], typer.Option("--end", help="Last frame to render (1-based, inclusive).")] = None,
+    size: Size = DEFAULTS["size"],
+    optimizer: Optimizer = DEFAULTS["optimizer"],
+    lr: Lr = None,
+    init: Init = DEFAULTS["init"],
+    content_weight: ContentWeight = DEFAULTS["content_weight"],
+    style_weight: StyleWeight = DEFAULTS["style_weight"],
+    tv_weight: TvWeight = DEFAULTS["tv_weight"],
+    style_blend: StyleBlend = None,
+    style_scale: StyleScale = DEFAULTS["style_scale"],
+    scales: Scales = DEFAULTS["scales"],
+    preserve_colors: PreserveColors = DEFAULTS["preserve_colors"],
+    pooling: Pooling = DEFAULTS["pooling"],
+    tol: Tol = DEFAULTS["tol"],
+    seed: Seed = DEFAULTS["seed"],
+    device: Device = DEFAULTS["device"],
+    precision: Precision = DEFAULTS["precision"],
+    weights: Weights = DEFAULTS["weights"],
+    compile: Compile = DEFAULTS["compile"],
+    quiet: Quiet = False,
+) -> None:
+    """Paint a clip frame by frame, keeping it temporally coherent with optical flow.
+
+    Re-running the same command resumes an interrupted render from its run folder.
+    """
+    existing_path(input, "input")
+    style_list = list(styles or [])
+    for s in style_list:
+        existing_path(s, "style image")
+    if output is not None:
+        check_output(Path(output), [input, *style_list])
+    options = image_options(
+        size=size, iters=iters, optimizer=optimizer, lr=lr, init=init, content_weight=content_weight,
+        style_weight=style_weight, tv_weight=tv_weight, style_blend=style_blend, style_scale=style_scale,
+        scales=scales, preserve_colors=preserve_colors, pooling=pooling, tol=tol, seed=seed,
+        device=device, precision=precision, weights=weights, compile=compile)
+    options.update(temporal_init=temporal_init, short_term=short_term, long_term=long_term,
+                   offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
+                   passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
+    with ProgressRenderer(quiet=quiet, label="frame") as progress:
+        res = stylize_video(input, style_list, output, work_dir=work_dir, restart=restart,
+                            callback=progress, **options)
+    its = sum(r.iterations for r in res.records)
+    opt_s = sum(r.seconds for r in res.records)
+    echo(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
+         f"optimising, {res.seconds:.1f}s in all; run folder {res.work_dir})")
