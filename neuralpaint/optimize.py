@@ -164,7 +164,8 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
               progress_every: int = 5, t_start: Optional[float] = None) -> ScaleResult:
     """Optimise ``x0`` until the stopping rule fires or ``max_iters`` iterations are done."""
     t0 = time.perf_counter() if t_start is None else t_start
-    x = x0.detach().clone().requires_grad_(True)
+    # contiguous: L-BFGS flattens the gradient with view(-1), which needs the NCHW layout
+    x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     lbfgs = settings.optimizer == "lbfgs"
     if lbfgs:
         opt: torch.optim.Optimizer = torch.optim.LBFGS(

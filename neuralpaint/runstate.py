@@ -1,0 +1,197 @@
+"""The run folder of a video render: manifest, stylised frames, float state, flow cache.
+
+Layout of ``WORK_DIR``::
+
+    manifest.json        settings, input identity, per-frame records (atomic rewrites)
+    frames/frame_00001.png   the stylised frames (8-bit, what the output is encoded from)
+    state/raw_00001.npy      the float result of each frame (the optimised variable, float32):
+                             the next frame is initialised from it, never from the 8-bit PNG
+    flows/               flow cache (see flows.FlowCache)
+
+A frame counts as done for pass p when its record says ``passes_done > p`` *and* both its
+files exist. Every file is written atomically, so a run killed at any moment resumes cleanly:
+re-running the same command skips finished frames and gives the same result.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from . import atomic
+from .errors import InputError, ResumeError
+
+MANIFEST = "manifest.json"
+FORMAT = "neuralpaint-run"
+VERSION = 1
+
+
+def frame_name(index: int) -> str:
+    return f"frame_{index + 1:05d}.png"
+
+
+@dataclass
+class FrameRecord:
+    passes_done: int = 0
+    iterations: int = 0
+    loss: Optional[float] = None
+    stop_reason: Optional[str] = None
+    seconds: float = 0.0
+    flow_seconds: float = 0.0
+    io_seconds: float = 0.0
+    losses: dict[str, float] = field(default_factory=dict)
+    history: list[list[float]] = field(default_factory=list)
+    iterations_per_pass: list[int] = field(default_factory=list)
+
+
+class RunFolder:
+    """Owns one render's work directory. ``identity`` decides whether it may be resumed."""
+
+    def __init__(self, path: Path, identity: dict[str, Any], n_frames: int):
+        self.path = Path(path)
+        self.identity = identity
+        self.n_frames = n_frames
+        self.records: list[FrameRecord] = [FrameRecord() for _ in range(n_frames)]
+        self.complete = False
+
+    # -- locations -------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    @property
+    def frames_dir(self) -> Path:
+        return self.path / "frames"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path / "state"
+
+    @property
+    def flows_dir(self) -> Path:
+        return self.path / "flows"
+
+    def frame_path(self, t: int) -> Path:
+        return self.frames_dir / frame_name(t)
+
+    def state_path(self, t: int) -> Path:
+        return self.state_dir / f"raw_{t + 1:05d}.npy"
+
+    # -- open / resume ---------------------------------------------------------------------
+    def open(self, restart: bool = False) -> int:
+        """Create or resume the folder; returns the number of frames already done (pass 0).
+
+        A folder made for another input or with other settings raises :class:`ResumeError`
+        unless ``restart`` (then its frames and state are removed; the flow cache, keyed by
+        clip and flow parameters, is kept).
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"work dir {str(self.path)!r} exists and is not a folder")
+        manifest = self._read_manifest()
+        if manifest is not None and not restart:
+            self._check_same(manifest)
+            self._load_records(manifest)
+        elif manifest is not None and restart:
+            for sub in (self.frames_dir, self.state_dir):
+                shutil.rmtree(sub, ignore_errors=True)
+        elif manifest is None and self.path.exists() and any(self.path.iterdir()) and not restart:
+            names = {p.name for p in self.path.iterdir()}
+            if not names <= {"frames", "state", "flows"}:
+                raise ResumeError(f"work dir {str(self.path)!r} is not empty and has no {MANIFEST}; "
+                                  f"choose another --work-dir")
+        try:
+            for d in (self.path, self.frames_dir, self.state_dir, self.flows_dir):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create work dir {str(self.path)!r}: {exc.strerror or exc}") from None
+        self.save()
+        return sum(1 for t in range(self.n_frames) if self.is_done(t, 0))
+
+    def _read_manifest(self) -> Optional[dict[str, Any]]:
+        p = self.manifest_path
+        if not p.exists():
+            return None
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ResumeError(f"manifest {str(p)!r} is unreadable ({exc}); use --restart or another --work-dir") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ResumeError(f"{str(p)!r} is not a neuralpaint run manifest; use --restart or another --work-dir")
+        if data.get("version") != VERSION:
+            raise ResumeError(f"manifest {str(p)!r} has version {data.get('version')!r}, this neuralpaint "
+                              f"writes {VERSION}; use --restart")
+        return data
+
+    def _check_same(self, manifest: dict[str, Any]) -> None:
+        old = manifest.get("identity", {})
+        if not isinstance(old, dict):
+            raise ResumeError(f"manifest {str(self.manifest_path)!r} is damaged; use --restart")
+        if old.get("input") != self.identity.get("input"):
+            raise ResumeError(f"work dir {str(self.path)!r} belongs to another clip "
+                              f"({old.get('input', {}).get('path', '?')!r}); use another --work-dir or --restart")
+        changed = [k for k in sorted(set(old.get("settings", {})) | set(self.identity.get("settings", {})))
+                   if old.get("settings", {}).get(k) != self.identity.get("settings", {}).get(k)]
+        for key in ("styles", "frames"):
+            if old.get(key) != self.identity.get(key):
+                changed.append(key)
+        if changed:
+            k = changed[0]
+            before = old.get("settings", {}).get(k, old.get(k))
+            after = self.identity.get("settings", {}).get(k, self.identity.get(k))
+            raise ResumeError(
+                f"work dir {str(self.path)!r} was rendered with other settings ({k}: {before!r} -> {after!r}"
+                f"{f' and {len(changed) - 1} more' if len(changed) > 1 else ''}); re-run with --restart to "
+                f"start over, or use another --work-dir")
+
+    def _load_records(self, manifest: dict[str, Any]) -> None:
+        frames = manifest.get("frames", [])
+        if not isinstance(frames, list):
+            return
+        known = {f.name for f in FrameRecord.__dataclass_fields__.values()}  # type: ignore[attr-defined]
+        for t, rec in enumerate(frames[: self.n_frames]):
+            if isinstance(rec, dict):
+                try:
+                    self.records[t] = FrameRecord(**{k: v for k, v in rec.items() if k in known})
+                except TypeError:
+                    self.records[t] = FrameRecord()
+
+    # -- state -----------------------------------------------------------------------------
+    def is_done(self, t: int, pass_index: int) -> bool:
+        return (self.records[t].passes_done > pass_index and self.frame_path(t).exists()
+                and self.state_path(t).exists())
+
+    def save(self) -> None:
+        data = {
+            "format": FORMAT, "version": VERSION, "identity": self.identity,
+            "complete": self.complete,
+            "frames": [r.__dict__ for r in self.records],
+        }
+        atomic.write_text(self.manifest_path, json.dumps(data, indent=1, default=_json_default))
+
+    def write_state(self, t: int, raw: np.ndarray) -> None:
+        with atomic.atomic_path(self.state_path(t)) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(raw, dtype=np.float32))
+
+    def read_state(self, t: int) -> np.ndarray:
+        p = self.state_path(t)
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise ResumeError(f"float state {str(p)!r} is damaged ({exc}); use --restart") from None
+        return arr.astype(np.float32, copy=False)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, tuple):
+        return list(obj)
+    raise TypeError(type(obj))

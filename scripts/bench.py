@@ -1,0 +1,322 @@
+#!/usr/bin/env python
+"""Benchmark neuralpaint's optimisation path against a plain reference loop, in one process.
+
+The reference is the loop tutorials write (the PyTorch "Neural Transfer" tutorial's shape):
+VGG-19 to relu5_1 in fp32 and NCHW, weights left trainable (so autograd also computes their
+gradients), loss modules inside the network, the image clamped in every closure,
+``torch.optim.LBFGS``. Ours is :class:`neuralpaint.optimize.Stylizer`. Both use the same image
+size, iterations, weights (seeded random unless ``--weights``) and loss weights, and both run
+after a warm-up. On CUDA the timings use CUDA events.
+
+    python scripts/bench.py --device cpu --size 128 --iters 20
+    python scripts/bench.py --device cuda --size 512 --iters 100 --precisions fp32,tf32,bf16 --video
+
+Prints per-iteration milliseconds, the ratio, achieved TFLOP/s (conv FLOPs of the forward pass
+plus the input gradient, counted the same way for both), peak memory; with ``--video`` the
+seconds per frame of a synthetic clip split into flow wait, optimisation and I/O.
+``--json PATH`` writes everything as JSON too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuralpaint import vgg as vggmod
+from neuralpaint.device import configure_precision, resolve_device
+from neuralpaint.optimize import Stylizer
+from neuralpaint.settings import (IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, ImageSettings,
+                                  ModelSettings, RuntimeSettings)
+
+CONTENT_LAYER = "relu4_2"
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+# ---------------------------------------------------------------------------------------------
+# the plain reference loop
+
+
+class _Normalization(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mean = nn.Parameter(torch.tensor(IMAGENET_MEAN).view(-1, 1, 1), requires_grad=False)
+        self.std = nn.Parameter(torch.tensor(IMAGENET_STD).view(-1, 1, 1), requires_grad=False)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return (img - self.mean) / self.std
+
+
+def _ref_gram(x: torch.Tensor) -> torch.Tensor:
+    a, b, c, d = x.size()
+    f = x.view(a * b, c * d)
+    return torch.mm(f, f.t()).div(a * b * c * d)
+
+
+class _ContentLoss(nn.Module):
+    def __init__(self, target: torch.Tensor):
+        super().__init__()
+        self.target = target.detach()
+        self.loss = torch.zeros(())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.loss = F.mse_loss(x, self.target)
+        return x
+
+
+class _StyleLoss(nn.Module):
+    def __init__(self, target_feature: torch.Tensor):
+        super().__init__()
+        self.target = _ref_gram(target_feature).detach()
+        self.loss = torch.zeros(())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.loss = F.mse_loss(_ref_gram(x), self.target)
+        return x
+
+
+def reference_model(features: nn.Sequential, content: torch.Tensor, style: torch.Tensor):
+    """The tutorial's construction: loss modules spliced in after the named ReLUs."""
+    cnn = features
+    model = nn.Sequential(_Normalization().to(content.device))
+    content_losses, style_losses = [], []
+    want = {VGG19_LAYERS[n]: n for n in (CONTENT_LAYER, *STYLE_LAYERS)}
+    for i, layer in enumerate(cnn):
+        if i > max(want):
+            break
+        model.add_module(f"layer_{i}", layer)  # "0" would replace the normalisation module
+        name = want.get(i)
+        if name == CONTENT_LAYER:
+            cl = _ContentLoss(model(content).detach())
+            model.add_module(f"content_{i}", cl)
+            content_losses.append(cl)
+        if name in STYLE_LAYERS:
+            sl = _StyleLoss(model(style).detach())
+            model.add_module(f"style_{i}", sl)
+            style_losses.append(sl)
+    return model, content_losses, style_losses
+
+
+def run_reference(features: nn.Sequential, content: torch.Tensor, style: torch.Tensor, iters: int,
+                  style_weight: float, content_weight: float, timer: "Timer") -> tuple[float, float]:
+    model, cls, sls = reference_model(features, content, style)
+    img = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([img], max_iter=iters, history_size=100, tolerance_grad=-1, tolerance_change=-1)
+    last = {}
+
+    def closure() -> torch.Tensor:
+        with torch.no_grad():
+            img.clamp_(0, 1)
+        opt.zero_grad()
+        model(img)
+        s = sum(sl.loss for sl in sls) * style_weight
+        c = sum(cl.loss for cl in cls) * content_weight
+        loss = s + c
+        loss.backward()
+        last["loss"] = loss
+        return loss
+
+    with timer:
+        opt.step(closure)
+    return timer.seconds / iters, float(last["loss"])
+
+
+# ---------------------------------------------------------------------------------------------
+# timing helpers
+
+
+class Timer:
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds = 0.0
+
+    def __enter__(self) -> "Timer":
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.start = torch.cuda.Event(enable_timing=True)
+            self.end = torch.cuda.Event(enable_timing=True)
+            self.start.record()
+        else:
+            self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.device.type == "cuda":
+            self.end.record()
+            torch.cuda.synchronize(self.device)
+            self.seconds = self.start.elapsed_time(self.end) / 1000.0
+        else:
+            self.seconds = time.perf_counter() - self.t0
+
+
+def conv_flops(h: int, w: int, depth: int) -> float:
+    """Multiply-adds ×2 of VGG-19's convolutions up to layer index ``depth`` for one (h, w) image."""
+    total, ch, hh, ww = 0.0, 3, h, w
+    for m in list(vggmod.build_features())[:depth]:
+        if isinstance(m, nn.Conv2d):
+            total += 2.0 * ch * m.out_channels * 9 * hh * ww
+            ch = m.out_channels
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            hh, ww = hh // 2, ww // 2
+    return total
+
+
+def peak_memory(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB (CUDA, max allocated)"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (process max RSS)"
+
+
+def make_images(size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    h, w = size * 3 // 4, size
+    low = torch.rand(1, 3, max(2, h // 8), max(2, w // 8), generator=g)
+    content = (F.interpolate(low, size=(h, w), mode="bicubic", align_corners=False) * 0.8
+               + torch.rand(1, 3, h, w, generator=g) * 0.2).clamp(0, 1)
+    style = torch.rand(1, 3, h, w, generator=g)  # the tutorial needs equal sizes
+    return content.to(device), style.to(device)
+
+
+def run_ours(content: torch.Tensor, style: torch.Tensor, iters: int, model: ModelSettings, device: torch.device,
+             precision: str, channels_last: bool, compile_: bool, style_weight: float, timer: Timer) -> tuple[float, float]:
+    # No line search here: one evaluation per iteration, like the reference, so that per-iteration
+    # times compare like with like (the default line search costs ~1.2 evaluations per iteration).
+    image = ImageSettings(size=max(content.shape[-2:]), iters=iters, window=iters, tol=0.0, tv_weight=0.0,
+                          style_weight=style_weight, line_search=False)
+    runtime = RuntimeSettings(device=str(device), precision=precision, channels_last=channels_last,
+                              compile=compile_, progress_every=10**9)
+    st = Stylizer.create([style], image, model, runtime, device)
+    st.bank.targets(max(content.shape[-2:]))  # style Grams once per run: not part of an iteration
+    with timer:
+        res = st.run(content)
+    return timer.seconds / res.iterations, res.loss
+
+
+def bench_image(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    model = ModelSettings(weights=args.weights)
+    content, style = make_images(args.size, device)
+    h, w = content.shape[-2:]
+    flops = 2 * conv_flops(h, w, VGG19_LAYERS["relu5_1"] + 1)  # forward + input gradient ≈ 2× forward
+    out: dict[str, Any] = {"size": [h, w], "iters": args.iters, "rows": []}
+
+    def features() -> nn.Sequential:
+        if args.weights == "random":
+            f = vggmod.random_features("max", 0)
+        else:
+            f = vggmod.load_vgg(model, [*STYLE_LAYERS, CONTENT_LAYER], channels_last=False).features
+            f.requires_grad_(True)
+        return f.to(device)
+
+    configure_precision("fp32", device)
+    ref_features = features()
+    for _ in range(args.warmup):
+        run_reference(ref_features, content, style, 3, args.style_weight, 1.0, Timer(device))
+    ref_s, ref_loss = run_reference(ref_features, content, style, args.iters, args.style_weight, 1.0, Timer(device))
+    out["reference"] = {"ms_per_iter": ref_s * 1e3, "tflops": flops / ref_s / 1e12, "loss": ref_loss}
+
+    variants = [("ours", p, True, False) for p in args.precisions]
+    if args.compile:
+        variants.append(("ours+compile", args.precisions[0], True, True))
+    if args.ablate:
+        variants.append(("ours, NCHW", args.precisions[0], False, False))
+    for label, precision, cl, comp in variants:
+        for _ in range(args.warmup):
+            run_ours(content, style, 3, model, device, precision, cl, comp, args.style_weight, Timer(device))
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        s, loss = run_ours(content, style, args.iters, model, device, precision, cl, comp, args.style_weight, Timer(device))
+        out["rows"].append({"variant": label, "precision": precision, "channels_last": cl, "compile": comp,
+                            "ms_per_iter": s * 1e3, "speedup": ref_s / s, "tflops": flops / s / 1e12,
+                            "loss": loss, "loss_rel_to_ref": abs(loss - ref_loss) / max(abs(ref_loss), 1e-12),
+                            "peak_memory": peak_memory(device)})
+    return out
+
+
+def bench_video(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    from flows import synthetic
+
+    from neuralpaint import media
+    from neuralpaint.video import stylize_video
+
+    clip = synthetic.make_clip(n_frames=args.video_frames, height=args.size * 3 // 4, width=args.size,
+                               motion="mixed", seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "clip.gif"
+        media.write_clip(src, clip.frames, media.Clip(frames=clip.frames, kind="gif", source=src,
+                                                     durations_ms=[40] * len(clip.frames)))
+        style = Path(tmp) / "style.png"
+        media.save_image(style, (np.random.default_rng(0).random((args.size, args.size, 3)) * 255).astype(np.uint8))
+        t0 = time.perf_counter()
+        res = stylize_video(src, [style], Path(tmp) / "out.gif", weights=args.weights, size=args.size,
+                            iters=args.video_iters, first_iters=args.video_iters * 2, device=str(device),
+                            long_term=True, precision=args.precisions[0])
+        wall = time.perf_counter() - t0
+    recs = res.records
+    n = len(recs)
+    return {"frames": n, "wall_s": wall, "s_per_frame": wall / n,
+            "opt_s_per_frame": sum(r.seconds for r in recs) / n,
+            "flow_wait_s_per_frame": sum(r.flow_seconds for r in recs) / n,
+            "io_s_per_frame": sum(r.io_seconds for r in recs) / n,
+            "iters_per_frame": sum(r.iterations for r in recs) / n,
+            "first_frame_iters": recs[0].iterations}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--size", type=int, default=256, help="long side (the image is 4:3)")
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--weights", default="random")
+    ap.add_argument("--style-weight", type=float, default=1e6)
+    ap.add_argument("--precisions", default=None, help="comma list of fp32,tf32,bf16 [default: fp32 on CPU; fp32,tf32,bf16 on CUDA]")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile")
+    ap.add_argument("--ablate", action="store_true", help="also time ours without channels_last")
+    ap.add_argument("--video", action="store_true", help="also time a synthetic clip (long-term defaults)")
+    ap.add_argument("--video-frames", type=int, default=8)
+    ap.add_argument("--video-iters", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    args.precisions = (args.precisions.split(",") if args.precisions
+                       else (["fp32", "tf32", "bf16"] if device.type == "cuda" else ["fp32"]))
+    info = {"device": str(device), "name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "weights": args.weights}
+    result: dict[str, Any] = {"info": info, "image": bench_image(args, device)}
+    img = result["image"]
+    print(f"# {info['device']} ({info['name']}), torch {info['torch']}, {info['threads']} threads, weights={args.weights}")
+    print(f"# image {img['size'][1]}x{img['size'][0]}, {args.iters} L-BFGS iterations after warm-up")
+    print(f"{'variant':<22}{'ms/iter':>10}{'speedup':>9}{'TFLOP/s':>9}  loss vs ref   peak memory")
+    r = img["reference"]
+    print(f"{'reference (tutorial)':<22}{r['ms_per_iter']:>10.1f}{1.0:>9.2f}{r['tflops']:>9.3f}")
+    for row in img["rows"]:
+        name = f"{row['variant']} {row['precision']}"
+        print(f"{name:<22}{row['ms_per_iter']:>10.1f}{row['speedup']:>9.2f}{row['tflops']:>9.3f}  "
+              f"{row['loss_rel_to_ref']:>9.2e}    {row['peak_memory']}")
+    print(f"ratio: {img['rows'][0]['speedup']:.2f}x faster per iteration than the reference")
+    if args.video:
+        v = result["video"] = bench_video(args, device)
+        print(f"video {v['frames']} frames: {v['s_per_frame']:.3f} s/frame (optimisation {v['opt_s_per_frame']:.3f}, "
+              f"flow wait {v['flow_wait_s_per_frame']:.3f}, I/O {v['io_s_per_frame']:.3f}); "
+              f"{v['iters_per_frame']:.0f} iterations/frame, first frame {v['first_frame_iters']}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
