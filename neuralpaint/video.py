@@ -307,7 +307,7 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
                     combined = flows.combine_long_term(weights) if len(weights) > 1 else weights
                     terms.append((TemporalTerm(targets, [_to_torch(c, device) for c in combined]), t_weight))
             flow_s = source.wait_seconds - w0
-            result = stylizer.run(c_t, init=init, extra_terms=terms, max_iters=cap)
+            result = stylizer.run(c_t, init=init, extra_terms=terms, max_iters=cap, callback=callback)
             t_io = time.perf_counter()
             raw_np = _to_np(result.raw)
             run.write_state(t, raw_np)
