@@ -36,10 +36,10 @@ import flows
 from . import media, settings
 from .api import ImageLike, as_array, random_weights_notice, style_tensors
 from .device import resolve_device
-from .errors import InputError
+from .errors import InputError, NonFiniteLossError
 from .events import FrameDone, FrameStarted, StageEvent, emit
 from .losses import TemporalTerm
-from .optimize import Stylizer
+from .optimize import STOP_NONFINITE, Stylizer
 from .runstate import FrameRecord, RunFolder
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 
@@ -308,6 +308,13 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
                     terms.append((TemporalTerm(targets, [_to_torch(c, device) for c in combined]), t_weight))
             flow_s = source.wait_seconds - w0
             result = stylizer.run(c_t, init=init, extra_terms=terms, max_iters=cap, callback=callback)
+            if result.stop_reason == STOP_NONFINITE:
+                # Nothing of this frame is written: the finished frames stay, and a re-run with a
+                # saner setting resumes here.
+                raise NonFiniteLossError(
+                    f"the loss became NaN or infinite on frame {t + 1} (pass {p + 1}); the frames before "
+                    f"it are kept in {str(run.path)!r}; lower --style-weight ({image_s.style_weight:g}), "
+                    f"--temporal-weight ({video_s.temporal_weight:g}) or --lr, then re-run with --restart")
             t_io = time.perf_counter()
             raw_np = _to_np(result.raw)
             run.write_state(t, raw_np)
