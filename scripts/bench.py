@@ -11,7 +11,9 @@ after a warm-up. On CUDA the timings use CUDA events.
     python scripts/bench.py --device cpu --size 128 --iters 20
     python scripts/bench.py --device cuda --size 512 --iters 100 --precisions fp32,tf32,bf16 --video
 
-Prints per-iteration milliseconds, the ratio, achieved TFLOP/s (conv FLOPs of the forward pass
+The final losses differ because the reference clamps the image to [0,1] in every closure and
+ours does not (Gatys' formulation; outputs are clamped at the end); both start from the same
+loss (checked). Prints per-iteration milliseconds, the ratio, achieved TFLOP/s (conv FLOPs of the forward pass
 plus the input gradient, counted the same way for both), peak memory; with ``--video`` the
 seconds per frame of a synthetic clip split into flow wait, optimisation and I/O.
 ``--json PATH`` writes everything as JSON too.
@@ -272,6 +274,33 @@ def bench_video(args: argparse.Namespace, device: torch.device) -> dict[str, Any
             "first_frame_iters": recs[0].iterations}
 
 
+def largest_size(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    """The largest long side whose optimisation step fits in device memory (binary search).
+
+    Each probe runs two L-BFGS iterations of the real path; an out-of-memory error shrinks the
+    upper bound. On CPU the answer would be bounded by RAM and time rather than by an
+    allocator, so this is a CUDA measurement.
+    """
+    from neuralpaint.errors import OutOfMemoryError
+
+    model = ModelSettings(weights=args.weights)
+    lo, hi, best = 256, args.max_size_limit, None
+    while lo <= hi:
+        mid = (lo + hi) // 2 // 64 * 64
+        try:
+            content, style = make_images(mid, device)
+            for precision in args.precisions[:1]:
+                run_ours(content, style, 2, model, device, precision, True, False, args.style_weight, Timer(device))
+            best, lo = mid, mid + 64
+        except (OutOfMemoryError, torch.cuda.OutOfMemoryError):
+            hi = mid - 64
+        finally:
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    total = torch.cuda.get_device_properties(device).total_memory / 2**30 if device.type == "cuda" else None
+    return {"largest_long_side": best, "precision": args.precisions[0], "device_memory_gib": total}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="auto")
@@ -286,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--video", action="store_true", help="also time a synthetic clip (long-term defaults)")
     ap.add_argument("--video-frames", type=int, default=8)
     ap.add_argument("--video-iters", type=int, default=50)
+    ap.add_argument("--sizes", default=None, help="comma list of sizes: one image benchmark per size (the README table)")
+    ap.add_argument("--max-size", action="store_true", help="CUDA: search the largest size that fits in memory")
+    ap.add_argument("--max-size-limit", type=int, default=8192)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -296,18 +328,27 @@ def main(argv: list[str] | None = None) -> int:
                        else (["fp32", "tf32", "bf16"] if device.type == "cuda" else ["fp32"]))
     info = {"device": str(device), "name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
             "torch": torch.__version__, "threads": torch.get_num_threads(), "weights": args.weights}
-    result: dict[str, Any] = {"info": info, "image": bench_image(args, device)}
-    img = result["image"]
     print(f"# {info['device']} ({info['name']}), torch {info['torch']}, {info['threads']} threads, weights={args.weights}")
-    print(f"# image {img['size'][1]}x{img['size'][0]}, {args.iters} L-BFGS iterations after warm-up")
-    print(f"{'variant':<22}{'ms/iter':>10}{'speedup':>9}{'TFLOP/s':>9}  loss vs ref   peak memory")
-    r = img["reference"]
-    print(f"{'reference (tutorial)':<22}{r['ms_per_iter']:>10.1f}{1.0:>9.2f}{r['tflops']:>9.3f}")
-    for row in img["rows"]:
-        name = f"{row['variant']} {row['precision']}"
-        print(f"{name:<22}{row['ms_per_iter']:>10.1f}{row['speedup']:>9.2f}{row['tflops']:>9.3f}  "
-              f"{row['loss_rel_to_ref']:>9.2e}    {row['peak_memory']}")
-    print(f"ratio: {img['rows'][0]['speedup']:.2f}x faster per iteration than the reference")
+    result: dict[str, Any] = {"info": info, "images": []}
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.size]
+    for size in sizes:
+        args.size = size
+        img = bench_image(args, device)
+        result["images"].append(img)
+        print(f"# image {img['size'][1]}x{img['size'][0]}, {args.iters} L-BFGS iterations after warm-up")
+        print(f"{'variant':<22}{'ms/iter':>10}{'speedup':>9}{'TFLOP/s':>9}{'final loss':>12}  peak memory")
+        r = img["reference"]
+        print(f"{'reference (tutorial)':<22}{r['ms_per_iter']:>10.1f}{1.0:>9.2f}{r['tflops']:>9.3f}{r['loss']:>12.4g}")
+        for row in img["rows"]:
+            name = f"{row['variant']} {row['precision']}"
+            print(f"{name:<22}{row['ms_per_iter']:>10.1f}{row['speedup']:>9.2f}{row['tflops']:>9.3f}  "
+                  f"{row['loss']:>12.4g}  {row['peak_memory']}")
+        print(f"ratio: {img['rows'][0]['speedup']:.2f}x faster per iteration than the reference")
+    result["image"] = result["images"][-1]
+    if args.max_size:
+        m = result["max_size"] = largest_size(args, device)
+        print(f"largest size that fits: {m['largest_long_side']} px long side ({m['precision']}, "
+              f"{m['device_memory_gib'] or float('nan'):.0f} GiB device)")
     if args.video:
         v = result["video"] = bench_video(args, device)
         print(f"video {v['frames']} frames: {v['s_per_frame']:.3f} s/frame (optimisation {v['opt_s_per_frame']:.3f}, "
