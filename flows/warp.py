@@ -1,0 +1,123 @@
+"""Backward warping with a flow: ``out(y, x) = image(y + dy, x + dx)`` (bilinear, cv2.remap).
+
+To carry the stylised frame t−j into frame t, warp it with the BACKWARD flow of frame t
+(t→t−j): ``warp(stylised[t - j], backward[t][j])``. Warping with the forward flow there is a
+classic bug that is worse than no warping at all.
+
+Note: ``cv2.remap`` quantises the sub-pixel position to 1/32 pixel (``INTER_BITS = 5``) and uses
+fixed-point weights for 8-bit images; that is far below the accuracy of any estimated flow.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import cv2
+import numpy as np
+
+from .consistency import check_flow
+from .errors import FlowError
+
+Fill = Union[float, Sequence[float]]
+
+_REMAP_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
+_FAR_OUTSIDE = -1.0e5  # where non-finite flow vectors point: the fill value
+
+
+def source_coordinates(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(map_x, map_y), float32 HxW: where each pixel samples, ``x + dx`` and ``y + dy``."""
+    flow = check_flow(flow)
+    h, w = flow.shape[:2]
+    map_x = flow[..., 0] + np.arange(w, dtype=np.float32)[None, :]
+    map_y = flow[..., 1] + np.arange(h, dtype=np.float32)[:, None]
+    bad = ~(np.isfinite(map_x) & np.isfinite(map_y))
+    if bad.any():
+        map_x[bad] = _FAR_OUTSIDE
+        map_y[bad] = _FAR_OUTSIDE
+    return np.ascontiguousarray(map_x), np.ascontiguousarray(map_y)
+
+
+def out_of_frame(flow: np.ndarray) -> np.ndarray:
+    """Bool HxW: True where ``x + dx`` or ``y + dy`` falls outside [0, W−1] × [0, H−1].
+
+    These pixels of the warped image are (partly) the fill value. Non-finite flow vectors
+    count as outside.
+    """
+    flow = check_flow(flow)
+    h, w = flow.shape[:2]
+    map_x, map_y = source_coordinates(flow)
+    return (map_x < 0) | (map_x > w - 1) | (map_y < 0) | (map_y > h - 1)
+
+
+#: Alias used by ``docs/architecture.md``.
+out_of_frame_mask = out_of_frame
+
+
+def warp(image: np.ndarray, flow: np.ndarray, fill: Fill = 0.0) -> np.ndarray:
+    """Warp ``image`` (HxW or HxWxC, any C) backward by ``flow`` (HxWx2): ``out(y,x) = image(y+dy, x+dx)``.
+
+    Bilinear; pixels whose source falls outside the image take ``fill`` (a number, or one value
+    per channel; NaN is allowed for float images). dtypes uint8, uint16, int16, float16/32/64; the result has the input's shape
+    and dtype. More than 4 channels are warped in groups of 4 (cv2.remap's limit).
+    """
+    if not isinstance(image, np.ndarray):
+        raise FlowError(f"image must be a numpy array, got {type(image).__name__}")
+    flow = check_flow(flow)
+    if image.ndim not in (2, 3):
+        raise FlowError(f"image must be HxW or HxWxC, got shape {image.shape}")
+    if image.shape[:2] != flow.shape[:2]:
+        raise FlowError(f"image {image.shape} and flow {flow.shape} differ in height/width")
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if channels < 1:
+        raise FlowError(f"image has no channels: shape {image.shape}")
+    fills = _fill_values(fill, channels, image.dtype)
+
+    dtype = image.dtype
+    src = image
+    if dtype == np.float16:
+        src = image.astype(np.float32)
+    elif dtype.type not in _REMAP_DTYPES:
+        raise FlowError(f"cannot warp images of dtype {dtype}; use uint8, uint16, int16 or float")
+
+    map_x, map_y = source_coordinates(flow)
+    if src.ndim == 2:
+        out = _remap(src, map_x, map_y, fills)
+    else:
+        parts = []
+        for start in range(0, channels, 4):
+            chunk = np.ascontiguousarray(src[:, :, start : start + 4])
+            warped = _remap(chunk, map_x, map_y, fills[start : start + 4])
+            parts.append(warped.reshape(warped.shape[0], warped.shape[1], -1))
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
+    return out.astype(dtype, copy=False).reshape(image.shape)
+
+
+def _remap(src: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, fills: list[float]) -> np.ndarray:
+    border = tuple(fills + [0.0] * (4 - len(fills)))
+    src = np.ascontiguousarray(src)
+    if src.ndim == 3 and src.shape[2] == 1:
+        src = src[:, :, 0]
+    return cv2.remap(
+        src, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border
+    )
+
+
+def _fill_values(fill: Fill, channels: int, dtype: np.dtype) -> list[float]:
+    if np.ndim(fill) == 0:
+        values = [fill] * channels
+    else:
+        values = list(np.asarray(fill).ravel())
+        if len(values) != channels:
+            raise FlowError(f"fill has {len(values)} values, the image {channels} channels: {fill!r}")
+    out = []
+    for v in values:
+        try:
+            fv = float(v)
+        except (TypeError, ValueError):
+            raise FlowError(f"fill must be a number or one number per channel, got {fill!r}") from None
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            if not info.min <= fv <= info.max:  # also refuses NaN
+                raise FlowError(f"fill {fill!r} is outside the range of {dtype} ({info.min}..{info.max})")
+        out.append(fv)
+    return out
