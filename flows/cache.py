@@ -18,6 +18,7 @@ reason (truncated, garbage, wrong content) is a miss: it is removed and recomput
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import threading
@@ -89,6 +90,24 @@ def frames_digest(*frames: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def resolve_reliability_params(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The complete keyword set of :func:`flows.reliability`: defaults updated with ``params``.
+
+    Raises :class:`FlowError` naming an unknown keyword.
+    """
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(reliability).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    params = dict(params or {})
+    for name in params:
+        if name not in defaults:
+            raise FlowError(f"unknown reliability parameter {name!r}; its parameters: {', '.join(defaults)}")
+    defaults.update(params)
+    return defaults
+
+
 def _canonical(value: Any) -> Any:
     """JSON-stable form of parameter values (numpy scalars to Python, tuples to lists)."""
     if isinstance(value, Mapping):
@@ -153,7 +172,7 @@ class FlowCache:
                 "clip": str(identity),
                 "method": method,
                 "params": _canonical(resolve_params(method, params)),
-                "reliability": _canonical(dict(reliability_params or {})),
+                "reliability": _canonical(resolve_reliability_params(reliability_params)),
                 "t": int(t),
                 "offset": int(offset),
             },

@@ -21,7 +21,11 @@ Departures from the reference, all deliberate:
 - The result is kept as float32 in [0, 1]; the reference writes an 8-bit PGM (truncating).
 - The comparisons are evaluated in float64 (the reference mixes float and double).
 - Smoothing uses OpenCV's ``sepFilter2D`` with ``BORDER_REFLECT``, which is exactly the
-  reference's mirror rule (index −1 → 0, W → W−1).
+  reference's mirror rule (index −1 → 0, W → W−1). On images narrower than the kernel radius
+  (1–2 pixels) the reference reads out of bounds; we keep reflecting.
+- Non-finite flow vectors count as "outside" (r = 0) instead of undefined behaviour.
+- ``boundaries=False`` (skip step 3) and every constant are keyword parameters; the reference
+  hard-codes them (``MOTION_BOUNDARIE_VALUE`` 0 in artistic-videos, 255 in a later version).
 """
 
 from __future__ import annotations

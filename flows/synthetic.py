@@ -105,8 +105,8 @@ def _bilinear(texture: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     y0 = np.minimum(np.floor(y).astype(np.intp), h - 2) if h > 1 else np.zeros(y.shape, np.intp)
     x1 = np.minimum(x0 + 1, w - 1)
     y1 = np.minimum(y0 + 1, h - 1)
-    ax = (x - x0)[..., None]
-    ay = (y - y0)[..., None]
+    ax = (x - x0).astype(np.float32)[..., None]  # float32 weights: half the memory traffic
+    ay = (y - y0).astype(np.float32)[..., None]
     top = (1.0 - ax) * texture[y0, x0] + ax * texture[y0, x1]
     bottom = (1.0 - ax) * texture[y1, x0] + ax * texture[y1, x1]
     return ((1.0 - ay) * top + ay * bottom).astype(np.float32)

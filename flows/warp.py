@@ -57,7 +57,7 @@ def warp(image: np.ndarray, flow: np.ndarray, fill: Fill = 0.0) -> np.ndarray:
     """Warp ``image`` (HxW or HxWxC, any C) backward by ``flow`` (HxWx2): ``out(y,x) = image(y+dy, x+dx)``.
 
     Bilinear; pixels whose source falls outside the image take ``fill`` (a number, or one value
-    per channel; NaN is allowed for float images). dtypes uint8, uint16, int16, float16/32/64; the result has the input's shape
+    per channel, finite; :func:`out_of_frame` tells which pixels got it). dtypes uint8, uint16, int16, float16/32/64; the result has the input's shape
     and dtype. More than 4 channels are warped in groups of 4 (cv2.remap's limit).
     """
     if not isinstance(image, np.ndarray):
@@ -115,9 +115,13 @@ def _fill_values(fill: Fill, channels: int, dtype: np.dtype) -> list[float]:
             fv = float(v)
         except (TypeError, ValueError):
             raise FlowError(f"fill must be a number or one number per channel, got {fill!r}") from None
+        if not np.isfinite(fv):
+            # NaN times a zero bilinear weight is NaN: it would leak into in-frame pixels of the
+            # last row/column. Use out_of_frame(flow) to mark the filled pixels instead.
+            raise FlowError(f"fill must be finite, got {fill!r}")
         if np.issubdtype(dtype, np.integer):
             info = np.iinfo(dtype)
-            if not info.min <= fv <= info.max:  # also refuses NaN
+            if not info.min <= fv <= info.max:
                 raise FlowError(f"fill {fill!r} is outside the range of {dtype} ({info.min}..{info.max})")
         out.append(fv)
     return out

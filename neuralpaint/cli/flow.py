@@ -1,0 +1,57 @@
+"""``neuralpaint flow``: optical flow of a clip, written as files (:func:`flows.export_clip`).
+
+For every frame t (0-based) and offset j <= t, OUTPUT/ receives ``backward_{t:05d}_{j}.flo``
+(t→t−j, the flow that warps frame t−j into frame t), ``forward_{t:05d}_{j}.flo`` (t−j→t),
+``reliable_{t:05d}_{j}.png`` (reliability weights, 8-bit gray) and ``color_{t:05d}_{j}.png`` (the
+backward flow on the Middlebury colour wheel, one scale for the whole clip).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+import flows
+from flows.estimate import check_method
+
+from .. import media
+from ..errors import InputError
+from ..events import StageEvent
+from ..settings import VideoSettings as V
+from ..settings import default as d
+from . import app
+from .common import ProgressRenderer, echo, elapsed_since, existing_path, parse_offsets
+
+
+@app.command("flow", no_args_is_help=True, help="Compute the optical flow of a clip: .flo files, reliability and colour PNGs.")
+def flow(
+    input: Annotated[Path, typer.Argument(help="A GIF, a video file or a folder of frames.", show_default=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the .flo and .png files.", show_default=False)],
+    method: Annotated[str, typer.Option("--method", help="Optical flow: dis, farneback, deepflow or tvl1.")] = d(V, "flow"),
+    offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets j: flows between frames t and t-j.")] = "1",
+    size: Annotated[Optional[int], typer.Option("--size", help="Resize frames so the long side is SIZE pixels.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Optical flow of a clip, for inspection or for other tools."""
+    check_method(method)
+    js = parse_offsets(offsets)
+    assert js is not None
+    existing_path(input, "input clip")
+    if output.exists() and not output.is_dir():
+        raise InputError(f"output {str(output)!r} is a file; -o needs a folder")
+    t0 = time.perf_counter()
+    with ProgressRenderer(quiet=quiet, label="flow") as progress:
+        progress(StageEvent("reading", 0, 1))
+        clip = media.read_clip(input, size=size)
+        progress(StageEvent("reading", 1, 1, f"{len(clip.frames)} frames"))
+
+        def report(done: int, total: int) -> None:
+            progress(StageEvent("flows", done, total))
+
+        written = flows.export_clip(clip.frames, output, method=method, offsets=js, progress=report)
+    pairs = sum(1 for p in written if p.name.startswith("backward_"))
+    echo(f"wrote {len(written)} files ({pairs} frame pairs, {method}) to {str(output)!r} in {elapsed_since(t0)}")
