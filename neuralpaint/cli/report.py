@@ -1,0 +1,32 @@
+"""``neuralpaint report RUN_DIR``: an HTML page of one video run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ..report import run_report
+from . import app
+from .common import ProgressRenderer, echo, existing_path, parse_offsets
+
+
+@app.command("report", no_args_is_help=True)
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder of a video render (its --work-dir).", show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The page to write \\[default: RUN_DIR/report.html]; its images go to <name>_files/ beside it.")] = None,
+    source: Annotated[Optional[Path], typer.Option("--source", help="The clip the run was made from (for the warping error) \\[default: the one the manifest names, if any].")] = None,
+    offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets k of the warping error E_k.")] = "1",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Per-frame iterations, losses, stopping reasons, times, frames and the warping error of a run."""
+    existing_path(run_dir, "run folder")
+    ks = parse_offsets(offsets)
+    if output is not None and output.suffix.lower() not in (".html", ".htm"):
+        from ..errors import InputError
+        raise InputError(f"report page {str(output)!r} must end in .html")
+    with ProgressRenderer(quiet=quiet, label="report") as progress:
+        page = run_report(run_dir, output, source=source, offsets=ks or (1,), callback=progress)
+    echo(str(page))

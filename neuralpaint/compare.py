@@ -1,0 +1,505 @@
+"""Compare the video methods on one clip: time, temporal stability and losses, one table + a page.
+
+Every method runs on the same clip with the same settings; only what names the method differs:
+
+============  =========================================================================
+naive         every frame on its own: ``temporal_init=False, short_term=False``
+init          temporal init only (previous result warped by the flow), no temporal loss
+short         temporal init + short-term temporal loss (offset 1): the ``video`` defaults
+long          + long-term temporal loss over ``offsets`` (``--offsets``, default 1,2,4)
+multipass     ``short`` with ``passes`` passes (default :data:`COMPARE_PASSES` = 3; the
+              reference's 15 are too slow for a comparison), alternating direction
+fast          the feed-forward network (Johnson et al.), per frame; trained on the clip's
+              own frames for ``fast_steps`` steps (default :data:`FAST_STEPS`) unless a
+              model file is given
+fast-blend    the same network with the flow-guided composition (``video --fast-blend``)
+============  =========================================================================
+
+Layout of the output folder ``DIR`` (re-running the same command resumes every method)::
+
+    DIR/compare.json            the table and every measurement (schema below)
+    DIR/report.html             table, plots, frames side by side; images in report_files/
+    DIR/<method>/<output>       each method's clip (GIF for a GIF input, folder for a folder,
+                                else MP4)
+    DIR/<method>/work/          its run folder (resumable; see neuralpaint.runstate)
+    DIR/fast/model.pt           the fast network trained here (when no model is given)
+    DIR/flows/                  flows of the source used by the metric (computed once)
+
+Measurements, the same for every method:
+
+- seconds/frame: for the optimisation methods the optimisation, flow-wait and I/O seconds the
+  run folder records per frame (so a resumed run keeps its real cost), summed over passes;
+  for ``fast``, the inference time (its training time is reported apart as ``train_seconds``).
+- E_k: :mod:`neuralpaint.metrics` warping error with flows of the source frames (``eval_flow``,
+  default the run's ``flow``), from the lossless frames (run folder PNGs / network output).
+  Using the same flow method as the runs favours the flow-based methods a little: they were
+  optimised against exactly those warps; pass another ``eval_flow`` to avoid that.
+- style / content loss: :class:`neuralpaint.metrics.LossMeter` with the run's VGG, layers and
+  weights (weighted like the run's objective), mean over frames.
+
+``compare.json``::
+
+    {"format": "neuralpaint-compare", "version": 1, "input": str, "style": str,
+     "frames": int, "size": [H, W], "settings": {...}, "eval": {"flow": str, "offsets": [int]},
+     "columns": ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss"],
+     "table": [{column: value | null}],
+     "methods": {name: {"seconds_per_frame", "seconds", "iterations", "train_seconds",
+                        "E": {"<k>": float|null}, "per_frame": {"<k>": [float|null]|null},
+                        "style_loss", "content_loss", "output", "work_dir", "options",
+                        "records": [per-frame record]}}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import atomic, media, report, settings
+from .errors import InputError
+from .events import StageEvent, emit
+from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, check_offsets, warping_errors
+from .runstate import FrameRecord, frame_name
+from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
+
+METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend")
+DEFAULT_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast")
+#: Passes of the ``multipass`` method in a comparison.
+COMPARE_PASSES = 3
+#: Training steps of the ``fast`` network when no model file is given (a quick fit to the clip's
+#: own frames so that the comparison works out of the box; a real model trains 40k steps).
+FAST_STEPS = 200
+#: Crops per training step of that network.
+FAST_BATCH = 2
+#: The offsets shown in the table (all of ``eval_offsets`` are in compare.json).
+TABLE_OFFSETS: tuple[int, ...] = (1, 4, 16)
+COLUMNS = ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss"]
+FORMAT = "neuralpaint-compare"
+VERSION = 1
+
+Callback = Optional[Callable[[Any], None]]
+_PER_METHOD = ("temporal_init", "short_term", "long_term", "passes")
+
+
+def method_options(name: str, passes: int = COMPARE_PASSES) -> dict[str, Any]:
+    """The video settings that define an optimisation method."""
+    table = {
+        "naive": dict(temporal_init=False, short_term=False, long_term=False, passes=1),
+        "init": dict(temporal_init=True, short_term=False, long_term=False, passes=1),
+        "short": dict(temporal_init=True, short_term=True, long_term=False, passes=1),
+        "long": dict(temporal_init=True, short_term=True, long_term=True, passes=1),
+        "multipass": dict(temporal_init=True, short_term=True, long_term=False, passes=passes),
+    }
+    if name not in table:
+        raise InputError(f"{name!r} is not an optimisation method; those are {', '.join(table)}")
+    return table[name]
+
+
+def parse_methods(text: Union[str, Sequence[str]]) -> tuple[str, ...]:
+    """``"naive,short"`` or a list -> validated names, order kept, no repeats."""
+    names = [p.strip() for p in text.split(",")] if isinstance(text, str) else [str(p).strip() for p in text]
+    names = [n for n in names if n]
+    if not names:
+        raise InputError(f"--methods needs at least one of {', '.join(METHODS)}, got {text!r}")
+    for n in names:
+        if n not in METHODS:
+            raise InputError(f"unknown method {n!r} in --methods; choose from {', '.join(METHODS)}")
+    if len(set(names)) != len(names):
+        raise InputError(f"--methods names a method twice: {text!r}")
+    return tuple(names)
+
+
+def default_out_dir(input_path: Path) -> Path:
+    name = input_path.name.rstrip("/") if input_path.is_dir() else input_path.stem
+    return input_path.parent / f"{name}_compare"
+
+
+def _output_target(input_path: Path, method_dir: Path) -> str:
+    """The output of a method: GIF for a GIF, a folder of PNGs (``output/``) for a folder, else MP4."""
+    if input_path.is_dir():
+        return os.fspath(method_dir / "output") + "/"
+    return os.fspath(method_dir / f"{input_path.stem}{'.gif' if input_path.suffix.lower() == '.gif' else '.mp4'}")
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class MethodResult:
+    name: str
+    frames: list[np.ndarray] = field(repr=False)
+    seconds: float  #: total seconds of the method (see the module docstring), not counting training
+    iterations: int
+    output: Optional[Path]
+    work_dir: Optional[Path]
+    options: dict[str, Any]
+    records: list[FrameRecord] = field(default_factory=list, repr=False)
+    train_seconds: Optional[float] = None
+    warping: Optional[WarpingError] = None
+    losses: Optional[FrameLosses] = None
+
+    @property
+    def seconds_per_frame(self) -> float:
+        return self.seconds / max(1, len(self.frames))
+
+    def row(self) -> dict[str, Any]:
+        e = self.warping.E if self.warping is not None else {}
+        return {"method": self.name, "seconds_per_frame": self.seconds_per_frame,
+                **{f"E_{k}": e.get(k) for k in TABLE_OFFSETS},
+                "style_loss": self.losses.style if self.losses else None,
+                "content_loss": self.losses.content if self.losses else None}
+
+    def to_json(self, base: Path) -> dict[str, Any]:
+        w = self.warping.to_json() if self.warping is not None else {"E": {}, "per_frame": {}}
+        return {
+            "seconds_per_frame": self.seconds_per_frame, "seconds": self.seconds,
+            "iterations": self.iterations, "train_seconds": self.train_seconds,
+            "E": w["E"], "per_frame": w["per_frame"],
+            "style_loss": self.losses.style if self.losses else None,
+            "content_loss": self.losses.content if self.losses else None,
+            "output": _rel(self.output, base), "work_dir": _rel(self.work_dir, base),
+            "options": self.options, "records": [dict(r.__dict__) for r in self.records],
+        }
+
+
+@dataclass
+class CompareResult:
+    out_dir: Path
+    input: Path
+    style: Path
+    source_frames: list[np.ndarray] = field(repr=False)
+    methods: dict[str, MethodResult]
+    settings: dict[str, Any]
+    eval_flow: str
+    eval_offsets: tuple[int, ...]
+    json_path: Optional[Path] = None
+    report_path: Optional[Path] = None
+
+    @property
+    def frames(self) -> int:
+        return len(self.source_frames)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [m.row() for m in self.methods.values()]
+
+    def to_json(self) -> dict[str, Any]:
+        h, w = self.source_frames[0].shape[:2]
+        return {
+            "format": FORMAT, "version": VERSION, "input": str(self.input), "style": str(self.style),
+            "frames": self.frames, "size": [int(h), int(w)], "settings": self.settings,
+            "eval": {"flow": self.eval_flow, "offsets": list(self.eval_offsets)},
+            "columns": list(COLUMNS), "table": [_clean(r) for r in self.rows()],
+            "methods": {n: m.to_json(self.out_dir) for n, m in self.methods.items()},
+        }
+
+
+def _rel(p: Optional[Path], base: Path) -> Optional[str]:
+    if p is None:
+        return None
+    try:
+        return Path(os.path.relpath(p, base)).as_posix() + ("/" if str(p).endswith("/") else "")
+    except ValueError:  # another drive (Windows)
+        return str(p)
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# running the methods
+
+
+def _run_optimisation(name: str, input_path: Path, style: Path, method_dir: Path,
+                      base_options: dict[str, Any], passes: int, restart: bool,
+                      callback: Callback) -> MethodResult:
+    from .video import stylize_video
+
+    opts = dict(base_options)
+    opts.update(method_options(name, passes))
+    work = method_dir / "work"
+    res = stylize_video(input_path, [style], _output_target(input_path, method_dir), work_dir=work, restart=restart, callback=callback, **opts)
+    frames = [media.load_image(work / "frames" / frame_name(t)) for t in range(res.frames)]
+    seconds = sum(r.seconds + r.flow_seconds + r.io_seconds for r in res.records)
+    its = sum(r.iterations for r in res.records)
+    return MethodResult(name=name, frames=frames, seconds=seconds, iterations=its, output=res.output,
+                        work_dir=work, options=method_options(name, passes), records=list(res.records))
+
+
+def _train_fast(style: Path, frames: list[np.ndarray], out_dir: Path, steps: int, image_s: ImageSettings,
+                model_s: ModelSettings, runtime_s: RuntimeSettings, restart: bool,
+                callback: Callback) -> tuple[Path, Optional[float]]:
+    from .fast.train import train
+    from .settings import TrainSettings
+
+    h, w = frames[0].shape[:2]
+    crop = max(16, min(256, min(h, w)) // 4 * 4)
+    ts = TrainSettings(steps=steps, size=crop, batch=FAST_BATCH, style_size=max(16, image_s.size),
+                       seed=image_s.seed, checkpoint_every=max(1, min(steps, 500)), sample_every=0)
+    path = out_dir / "fast" / "model.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = out_dir / "fast" / "train.json"
+    emit(callback, StageEvent("training fast network", 0, 1, f"{steps} steps on the clip's frames"))
+    res = train(style, frames, path, ts, callback=callback, resume=not restart, model=model_s, runtime=runtime_s)
+    seconds: Optional[float]
+    if res.step > res.start_step:
+        seconds = res.seconds
+        previous = _read_json(info).get("seconds") if res.start_step else None
+        if isinstance(previous, (int, float)):
+            seconds += float(previous)
+        atomic.write_text(info, json.dumps({"seconds": seconds, "steps": res.step}))
+    else:
+        prev = _read_json(info).get("seconds")
+        seconds = float(prev) if isinstance(prev, (int, float)) else None
+    emit(callback, StageEvent("training fast network", 1, 1, f"{res.step} steps"))
+    return path, seconds
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _run_fast(name: str, input_path: Path, model: Union[Path, Any], clip: media.Clip, method_dir: Path,
+              video_s: VideoSettings, device: Any, train_seconds: Optional[float],
+              callback: Callback) -> MethodResult:
+    from .fast.infer import stylize_video_frames
+
+    blend = name == "fast-blend"
+    emit(callback, StageEvent(name, 0, len(clip.frames)))
+    t0 = time.perf_counter()
+    frames = stylize_video_frames(model, clip.frames, blend=blend, method=video_s.flow, device=device,
+                                  callback=callback)
+    seconds = time.perf_counter() - t0
+    target = _output_target(input_path, method_dir)
+    out = Path(media.write_clip(target, frames, clip, audio=video_s.audio))
+    return MethodResult(name=name, frames=frames, seconds=seconds, iterations=0, output=out, work_dir=None,
+                        options={"blend": blend}, train_seconds=train_seconds)
+
+
+def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_dir: Union[str, Path, None] = None,
+            *, methods: Union[str, Sequence[str]] = DEFAULT_METHODS, fast_model: Union[str, Path, None] = None,
+            fast_steps: int = FAST_STEPS, eval_offsets: Sequence[int] = OFFSETS, eval_flow: Optional[str] = None,
+            restart: bool = False, write_report: bool = True, callback: Callback = None,
+            **options: Any) -> CompareResult:
+    """Run ``methods`` on the clip ``input`` with one ``style`` and the same ``options`` (fields of
+    the settings classes, e.g. ``size=64, iters=20, weights="random"``; ``passes`` is the number
+    of passes of ``multipass``), measure them and write ``compare.json`` and ``report.html``
+    into ``out_dir`` (default ``<input>_compare`` beside the input)."""
+    input_path = Path(input)
+    if not input_path.exists():
+        raise InputError(f"input {str(input_path)!r} does not exist")
+    style_path = Path(style) if style is not None else media.default_style_path()
+    if not style_path.exists():
+        raise InputError(f"style image {str(style_path)!r} does not exist")
+    if style_path.is_dir():
+        raise InputError(f"style image {str(style_path)!r} is a directory, expected an image file")
+    names = parse_methods(methods)
+    eval_offsets = check_offsets(eval_offsets, "--eval-offsets")
+    if isinstance(fast_steps, bool) or not isinstance(fast_steps, int) or fast_steps < 1:
+        raise InputError(f"fast steps must be a positive integer, got {fast_steps!r}")
+    for key in _PER_METHOD[:3]:
+        if key in options:
+            raise InputError(f"compare sets {key} per method; do not pass it (methods: {', '.join(METHODS)})")
+    opts = dict(options)
+    passes = opts.pop("passes", None)
+    passes = COMPARE_PASSES if passes is None else passes
+    if "multipass" in names and (isinstance(passes, bool) or not isinstance(passes, int) or passes < 2):
+        raise InputError(f"multipass needs --passes of at least 2, got {passes!r}")
+    image_s, video_s, model_s, runtime_s = settings.split(
+        opts, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
+    eval_flow = eval_flow or video_s.flow
+    if eval_flow not in settings.FLOW_METHODS:
+        raise InputError(f"unknown flow method {eval_flow!r}; choose one of {', '.join(settings.FLOW_METHODS)}")
+    out = Path(out_dir) if out_dir is not None else default_out_dir(input_path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder {str(out)!r} exists and is not a folder")
+    fast_path = Path(fast_model) if fast_model is not None else None
+    if fast_path is not None and not fast_path.is_file():
+        raise InputError(f"fast model {str(fast_path)!r} does not exist")
+
+    from .device import resolve_device
+    device = resolve_device(runtime_s.device)
+    emit(callback, StageEvent("reading", 0, 1, str(input_path)))
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    source = clip.frames
+    if not source:
+        raise InputError(f"input {str(input_path)!r} has no frames")
+    emit(callback, StageEvent("reading", 1, 1, f"{len(source)} frames {source[0].shape[1]}x{source[0].shape[0]}"))
+    out.mkdir(parents=True, exist_ok=True)
+
+    # The loss network first: it also warms the convolutions up at the working size, so that the
+    # first method does not pay the one-time setup cost (oneDNN primitives, allocations) alone.
+    meter = LossMeter(style_path, model_s, image_s, device)
+    meter.warm_up(source[0])
+
+    results: dict[str, MethodResult] = {}
+    model_for_fast: Any = fast_path
+    train_seconds: Optional[float] = None
+    for i, name in enumerate(names):
+        emit(callback, StageEvent("methods", i, len(names), name))
+        method_dir = out / name
+        method_dir.mkdir(parents=True, exist_ok=True)
+        if name in ("fast", "fast-blend"):
+            if model_for_fast is None:
+                model_for_fast, train_seconds = _train_fast(style_path, source, out, fast_steps, image_s, model_s,
+                                                            runtime_s, restart, callback)
+            results[name] = _run_fast(name, input_path, model_for_fast, clip, method_dir, video_s, device,
+                                      train_seconds, callback)
+        else:
+            results[name] = _run_optimisation(name, input_path, style_path, method_dir, opts,
+                                              passes, restart, callback)
+        emit(callback, StageEvent("methods", i + 1, len(names), name))
+
+    # one pass over the source flows for every method
+    sf = SourceFlows.estimated(source, eval_flow, cache_dir=out / "flows")
+    for name, r in results.items():
+        if len(r.frames) != len(source) or r.frames[0].shape != source[0].shape:
+            raise InputError(f"method {name} produced {len(r.frames)} frames of {r.frames[0].shape}, "
+                             f"the source has {len(source)} of {source[0].shape}")
+    errors = warping_errors({n: r.frames for n, r in results.items()}, sf, eval_offsets, callback=callback)
+    emit(callback, StageEvent("losses", 0, len(results)))
+    for i, (name, r) in enumerate(results.items()):
+        r.warping = errors[name]
+        r.losses = meter.measure(r.frames, source)
+        emit(callback, StageEvent("losses", i + 1, len(results), name))
+
+    base_settings = settings.as_dict(image_s, video_s, model_s, runtime_s)
+    for key in _PER_METHOD:
+        base_settings.pop(key, None)
+    base_settings["multipass_passes"] = passes
+    if "fast" in names or "fast-blend" in names:
+        base_settings["fast_model"] = str(fast_path) if fast_path is not None else None
+        base_settings["fast_steps"] = fast_steps if fast_path is None else None
+    result = CompareResult(out_dir=out, input=input_path, style=style_path, source_frames=source, methods=results,
+                           settings=_clean(base_settings), eval_flow=eval_flow, eval_offsets=eval_offsets)
+    result.json_path = out / "compare.json"
+    atomic.write_text(result.json_path, json.dumps(_clean(result.to_json()), indent=1))
+    if write_report:
+        emit(callback, StageEvent("report", 0, 1))
+        result.report_path = write_compare_report(result)
+        emit(callback, StageEvent("report", 1, 1, str(result.report_path)))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# the page
+
+
+def write_compare_report(result: CompareResult, path: Union[str, Path, None] = None) -> Path:
+    """``report.html`` of a comparison (plus its images in ``report_files/``)."""
+    page = report.Page(Path(path) if path is not None else result.out_dir / "report.html",
+                       f"neuralpaint compare: {result.input.name}")
+    h, w = result.source_frames[0].shape[:2]
+    s = result.settings
+    page.definitions([
+        ("input", str(result.input)), ("style", str(result.style)),
+        ("frames", f"{result.frames} at {w}x{h}"),
+        ("settings", ", ".join(f"{k} {s.get(k)}" for k in ("iters", "first_iters", "optimizer", "weights", "flow",
+                                                            "offsets", "multipass_passes", "device", "seed")
+                               if k in s)),
+        ("metric", f"warping error E_k, flows of the source by {result.eval_flow}, "
+                   f"k in {', '.join(map(str, result.eval_offsets))}"),
+    ])
+    if s.get("weights") == "random":
+        page.note("These runs used an untrained VGG-19 (--weights random): the pictures do not resemble "
+                  "the style and the losses only compare the methods with each other.")
+
+    page.heading("Results")
+    rows = []
+    for m in result.methods.values():
+        r = m.row()
+        its = m.iterations / max(1, len(m.frames)) if m.work_dir is not None else None
+        rows.append([m.name, r["seconds_per_frame"], its, *[r[f"E_{k}"] for k in TABLE_OFFSETS],
+                     r["style_loss"], r["content_loss"]])
+    page.table(["method", "s/frame", "iters/frame", *[f"E_{k}" for k in TABLE_OFFSETS], "style loss",
+                "content loss"], rows,
+               caption="Lower E is steadier. — : no frame pair that far apart.")
+    trained = [m for m in result.methods.values() if m.train_seconds is not None]
+    if trained:
+        page.paragraph(f"{' and '.join(m.name for m in trained)}: the network was trained on the clip's frames "
+                       f"for {result.settings.get('fast_steps')} steps in {trained[0].train_seconds:.1f}s before "
+                       f"inference (not in s/frame).", cls="muted")
+    links = [(m.name, m.output) for m in result.methods.values() if m.output is not None and Path(m.output).exists()]
+    if links:
+        items = " · ".join(f'<a href="{_href(page, p)}">{report.esc(n)}</a>' for n, p in links)
+        page.parts.append(f"<p>Outputs: {items}</p>")
+
+    page.heading("Temporal stability")
+    ks = [k for k in result.eval_offsets if any(m.warping and m.warping.E.get(k) is not None
+                                                 for m in result.methods.values())]
+    page.table(["method", *[f"E_{k}" for k in result.eval_offsets]],
+               [[m.name, *[m.warping.E.get(k) if m.warping else None for k in result.eval_offsets]]
+                for m in result.methods.values()], caption="Warping error by frame offset k")
+    first_k = result.eval_offsets[0]
+    series = {m.name: (list(range(1, result.frames + 1)), (m.warping.per_frame.get(first_k) or []))
+              for m in result.methods.values() if m.warping is not None}
+    report.line_plot(page.asset(f"e{first_k}_per_frame.png"), series, title=f"E_{first_k} per frame",
+                     xlabel="frame", ylabel=f"E_{first_k}")
+    page.image(page.files[-1], f"E_{first_k} per frame per method")
+    if len(ks) > 1:
+        series = {m.name: (ks, [m.warping.E.get(k) for k in ks]) for m in result.methods.values() if m.warping}
+        report.line_plot(page.asset("e_by_offset.png"), series, title="E_k by offset", xlabel="k", ylabel="E_k")
+        page.image(page.files[-1], "E_k by frame offset per method")
+
+    page.heading("Optimisation")
+    picked = report.pick_frames(result.frames, 3)
+    optim = [m for m in result.methods.values() if m.records]
+    if optim:
+        for t in picked:
+            series = {m.name: ([p[0] for p in m.records[t].history], [p[1] for p in m.records[t].history])
+                      for m in optim if t < len(m.records) and m.records[t].history}
+            report.line_plot(page.asset(f"loss_frame{t + 1}.png"), series, title=f"loss per iteration, frame {t + 1}",
+                             xlabel="iteration (as the run records it)", ylabel="loss", logy=True)
+            page.image(page.files[-1], f"loss per iteration of frame {t + 1}",
+                       caption="multipass: the last pass of the frame" if any(m.name == "multipass" for m in optim)
+                       else None)
+    series = {}
+    for m in result.methods.values():
+        if m.records:
+            series[m.name] = (list(range(1, len(m.records) + 1)),
+                              [r.seconds + r.flow_seconds + r.io_seconds for r in m.records])
+        else:
+            series[m.name] = (list(range(1, len(m.frames) + 1)), [m.seconds_per_frame] * len(m.frames))
+    report.line_plot(page.asset("time_per_frame.png"), series, title="time per frame", xlabel="frame",
+                     ylabel="seconds")
+    page.image(page.files[-1], "seconds per frame per method",
+               caption="fast methods: the mean inference time per frame")
+
+    page.heading("Frames")
+    grid = [[result.source_frames[t], *[m.frames[t] for m in result.methods.values()]] for t in picked]
+    report.grid_image(page.asset("frames.png"), grid, ["source", *result.methods], [f"frame {t + 1}" for t in picked])
+    page.image(page.files[-1], "source and every method side by side", pixelated=True,
+               caption="left to right: source, " + ", ".join(result.methods))
+    return page.write()
+
+
+def _href(page: report.Page, target: Path) -> str:
+    from urllib.parse import quote
+
+    rel = Path(os.path.relpath(target, page.path.parent)).as_posix()
+    return quote(rel + ("/" if Path(target).is_dir() else ""))
+
+
+__all__ = ["METHODS", "DEFAULT_METHODS", "COMPARE_PASSES", "FAST_STEPS", "TABLE_OFFSETS", "COLUMNS",
+           "MethodResult", "CompareResult", "compare", "method_options", "parse_methods", "write_compare_report",
+           "default_out_dir"]
