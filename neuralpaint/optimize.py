@@ -176,7 +176,9 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         opt = torch.optim.Adam([x], lr=settings.step_size)
 
     size = (int(x.shape[-2]), int(x.shape[-1]))
-    counter = {"iter": 0}
+    counter = {"evals": 0, "reported": 0}
+    base = {"n_iter": 0, "evals": 0}
+    done = 0
     last: dict[str, Any] = {}
     history: list[tuple[int, float]] = []
 
@@ -184,10 +186,12 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         opt.zero_grad(set_to_none=True)
         total, parts = objective(x)
         total.backward()
-        counter["iter"] += 1
+        counter["evals"] += 1
         last["total"], last["parts"] = total.detach(), {k: v.detach() for k, v in parts.items()}
-        it = counter["iter"]
-        if callback is not None and (it % progress_every == 0 or it == 1):
+        # Iterations, not evaluations: L-BFGS's line search evaluates more than once per iteration.
+        it = done + (opt.state[x].get("n_iter", 0) - base["n_iter"] + 1 if lbfgs else counter["evals"] - base["evals"])
+        if callback is not None and it != counter["reported"] and (it % progress_every == 0 or it == 1):
+            counter["reported"] = it
             value = float(total.detach())
             history.append((it, value))
             emit(callback, IterationEvent(
@@ -196,7 +200,6 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
                 scale=scale, scales=scales, size=size))
         return total
 
-    done = 0
     f_past: Optional[float] = None
     good = x.detach().clone()
     reason = STOP_MAX_ITERS
@@ -206,11 +209,12 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         if lbfgs:
             group = opt.param_groups[0]
             group["max_iter"], group["max_eval"] = n, n * 5 // 4 if not settings.line_search else n * 25
-            before = opt.state[opt._params[0]].get("n_iter", 0) if opt.state else 0  # type: ignore[attr-defined]
+            before = opt.state[x].get("n_iter", 0)
+            base["n_iter"] = before
             opt.step(closure)  # type: ignore[arg-type]
-            after = opt.state[opt._params[0]]["n_iter"]  # type: ignore[attr-defined]
-            done += max(1, after - before)
+            done += max(1, opt.state[x]["n_iter"] - before)
         else:
+            base["evals"] = counter["evals"]
             for _ in range(n):
                 opt.step(closure)  # type: ignore[arg-type]
             done += n
@@ -226,8 +230,8 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
             break
         f_past = f
     losses = {k: float(v) for k, v in last.get("parts", {}).items()}
-    if not history or history[-1][0] != counter["iter"]:
-        history.append((counter["iter"], f))
+    if not history or history[-1][0] != done:
+        history.append((done, f))
     if callback is not None:
         emit(callback, ScaleDone(scale=scale, scales=scales, iterations=done, stop_reason=reason, loss=f))
     return ScaleResult(image=x.detach(), iterations=done, stop_reason=reason, loss=f, losses=losses,

@@ -52,9 +52,11 @@ class FrameRecord:
 class RunFolder:
     """Owns one render's work directory. ``identity`` decides whether it may be resumed."""
 
-    def __init__(self, path: Path, identity: dict[str, Any], n_frames: int):
+    def __init__(self, path: Path, identity: dict[str, Any], n_frames: int, source: Optional[str] = None):
         self.path = Path(path)
         self.identity = identity
+        #: where the input was (for reports); not part of the identity, so a moved clip resumes
+        self.source = source
         self.n_frames = n_frames
         self.records: list[FrameRecord] = [FrameRecord() for _ in range(n_frames)]
         self.complete = False
@@ -109,8 +111,25 @@ class RunFolder:
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create work dir {str(self.path)!r}: {exc.strerror or exc}") from None
+        self._remove_stale_temps()
         self.save()
         return sum(1 for t in range(self.n_frames) if self.is_done(t, 0))
+
+    def _remove_stale_temps(self) -> None:
+        """Temporary files of a run killed mid-write (``kill -9``: no cleanup ran). Harmless to a
+        resume (only complete files are ever renamed into place) but they would pile up."""
+        for d in (self.path, self.frames_dir, self.state_dir, self.flows_dir):
+            try:
+                entries = list(d.iterdir())
+            except OSError:
+                continue
+            for f in entries:
+                if atomic.is_temp_name(f.name):
+                    try:
+                        if f.is_file():
+                            f.unlink()
+                    except OSError:
+                        pass
 
     def _read_manifest(self) -> Optional[dict[str, Any]]:
         p = self.manifest_path
@@ -167,7 +186,7 @@ class RunFolder:
 
     def save(self) -> None:
         data = {
-            "format": FORMAT, "version": VERSION, "identity": self.identity,
+            "format": FORMAT, "version": VERSION, "source": self.source, "identity": self.identity,
             "complete": self.complete,
             "frames": [r.__dict__ for r in self.records],
         }

@@ -49,20 +49,31 @@ Callback = Optional[Callable[[Any], None]]
 _NOT_IDENTITY = {"device", "progress_every", "compile", "audio"}
 
 
+def inside_only(c: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Reliability ``c`` with every pixel whose source lies outside the frame set to 0.
+
+    Ruder's check zeroes those pixels *before* its Gaussian smoothing, which then gives them
+    0.2–0.6 again from their neighbours. Warped images hold the fill value (black) there, so
+    without this the init and the temporal target drag a dark band in from the edge that grows
+    frame after frame in a pan.
+    """
+    return np.where(flows.out_of_frame(flow), np.float32(0), c).astype(np.float32, copy=False)
+
+
 @dataclass
 class PairFlows:
     """Both flows between frames t−j and t, and the reliability of warping in each direction."""
 
     backward: np.ndarray  #: t → t−j (warps frame t−j into t)
     forward: np.ndarray  #: t−j → t (warps frame t into t−j)
-    c_backward: np.ndarray  #: reliability of warping t−j into t
+    c_backward: np.ndarray  #: reliability of warping t−j into t (0 where the source is outside)
     _c_forward: Optional[np.ndarray] = None
 
     @property
     def c_forward(self) -> np.ndarray:
         """Reliability of warping t into t−j (only multi-pass's backward passes need it)."""
         if self._c_forward is None:
-            self._c_forward = flows.reliability(self.forward, self.backward)
+            self._c_forward = inside_only(flows.reliability(self.forward, self.backward), self.forward)
         return self._c_forward
 
 
@@ -89,7 +100,7 @@ class FlowSource:
 
     def _compute(self, t: int, j: int) -> PairFlows:
         res = self.cache.get_or_compute(self.frames, t, j, method=self.method)
-        return PairFlows(res.backward, res.forward, res.reliability)
+        return PairFlows(res.backward, res.forward, inside_only(res.reliability, res.backward))
 
     def prefetch(self, keys: Sequence[tuple[int, int]]) -> None:
         with self.lock:
@@ -204,7 +215,7 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
                      if k not in _NOT_IDENTITY},
     }
     wd = Path(work_dir) if work_dir is not None else default_work_dir(out_path)
-    run = RunFolder(wd, identity, n)
+    run = RunFolder(wd, identity, n, source=str(input_path.resolve()))
     run.open(restart=restart)
 
     random_weights_notice(model_s, callback)

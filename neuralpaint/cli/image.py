@@ -9,6 +9,7 @@ import typer
 from typing_extensions import Annotated
 
 from .. import media
+from ..atomic import remove_stale_temps
 from ..api import stylize_image_full
 from ..errors import InputError, NonFiniteLossError
 from ..optimize import STOP_NONFINITE
@@ -23,7 +24,7 @@ from .options import (DEFAULTS, ContentWeight, Device, Init, Iters, Lr, Optimize
 def image(
     content: Annotated[Path, typer.Argument(help="The photo to paint.", show_default=False)],
     styles: Annotated[List[Path], typer.Argument(help="One or more style images (blended).", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image [default: <content>_stylized.png].")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image \\[default: <content>_stylized.png].")] = None,
     size: Size = DEFAULTS["size"],
     iters: Iters = DEFAULTS["iters"],
     optimizer: Optimizer = DEFAULTS["optimizer"],
@@ -51,7 +52,7 @@ def image(
         existing_file(s, "style image")
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
-    check_output(out, [content, *styles])
+    check_output(out, [content, *styles], folder_ok=False)
     options = image_options(
         size=size, iters=iters, optimizer=optimizer, lr=lr, init=init, content_weight=content_weight,
         style_weight=style_weight, tv_weight=tv_weight, style_blend=style_blend, style_scale=style_scale,
@@ -59,10 +60,12 @@ def image(
         device=device, precision=precision, weights=weights, compile=compile)
     with ProgressRenderer(quiet=quiet) as progress:
         res = stylize_image_full(content, styles, callback=progress, **options)
+    remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output
     media.save_image(out, res.image)
     r = res.result
     if r.stop_reason == STOP_NONFINITE:
         raise NonFiniteLossError(
             f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
-            f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --lr or --tv-weight")
+            f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
+            f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
     echo(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")

@@ -16,7 +16,7 @@ from .common import parse_float_list
 Size = Annotated[int, typer.Option("--size", help="Long side of the output in pixels.")]
 Iters = Annotated[int, typer.Option("--iters", help="Iteration cap (per scale; later frames in a video).")]
 Optimizer = Annotated[str, typer.Option("--optimizer", help="lbfgs or adam.")]
-Lr = Annotated[Optional[float], typer.Option("--lr", help=f"Step size [default: {d(I, 'lbfgs_lr')} for lbfgs, {d(I, 'adam_lr')} for adam].")]
+Lr = Annotated[Optional[float], typer.Option("--lr", help=f"Step size \\[default: {d(I, 'lbfgs_lr')} for lbfgs, {d(I, 'adam_lr')} for adam].")]
 Init = Annotated[str, typer.Option("--init", help="Start from the content, noise or the style.")]
 ContentWeight = Annotated[float, typer.Option("--content-weight")]
 StyleWeight = Annotated[float, typer.Option("--style-weight")]
