@@ -41,15 +41,52 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        print("error: interrupted; re-run the same command to resume", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except typer.TyperException as exc:  # usage errors: bad option values, missing arguments
-        print(f"error: {_with_value(_one_line(exc.format_message()), args)}", file=sys.stderr)
+        message = _one_line(exc.format_message())
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # a bare `neuralpaint` or `neuralpaint image`: typer has printed the help (with rich,
+            # format_message() is then empty); no empty "error:" line after it
+            if not message:
+                return 2
+            print(exc.format_message(), file=sys.stderr)
+            return 2
+        print(f"error: {_with_value(message, args)}", file=sys.stderr)
         return 2
     except (NeuralPaintError, FlowError) as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    # Safety nets: the core turns these into the errors above where it can; what slips through
+    # (a style path that is a folder, a disk that fills up outside an atomic write, an
+    # out-of-memory outside the optimiser) is still the user's situation, not a bug to dump.
+    except OSError as exc:
+        where = f" {str(exc.filename)!r}" if exc.filename else ""
+        print(f"error: cannot access{where}: {_one_line(exc.strerror or str(exc))}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as exc:
+        if not _is_oom(exc):
+            raise
+        print(f"error: {OOM_ADVICE}", file=sys.stderr)
+        return 2
+    if result == 130:  # typer turns Ctrl-C into Exit(130) and, not standalone, returns the code
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     return int(result or 0)
+
+
+INTERRUPTED = "error: interrupted; re-run the same command to resume"
+
+#: What to do when memory runs out (the optimiser says the same with the size it was at).
+OOM_ADVICE = ("out of memory; try a smaller --size or --precision bf16, "
+              "or close other programs using the device")
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    from ..device import is_oom
+    return is_oom(exc)
 
 
 def _with_value(message: str, args: list[str]) -> str:
@@ -57,7 +94,9 @@ def _with_value(message: str, args: list[str]) -> str:
     m = re.match(r"Invalid value for '(--[\w-]+)'", message)
     if m:
         opt = m.group(1)
-        for i, a in enumerate(args):
+        # The last occurrence: a repeated option takes its last value, and that is the one parsed.
+        for i in range(len(args) - 1, -1, -1):
+            a = args[i]
             if a == opt and i + 1 < len(args):
                 return f"{message} (got {args[i + 1]!r})"
             if a.startswith(opt + "="):

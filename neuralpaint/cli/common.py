@@ -70,8 +70,13 @@ def existing_path(path: Path, what: str) -> Path:
     return path
 
 
-def check_output(output: Path, inputs: Sequence[Path]) -> Path:
-    """Refuse to overwrite an input and a missing/unwritable output folder, before any work."""
+def check_output(output: Path, inputs: Sequence[Path], *, folder_ok: bool = True) -> Path:
+    """Refuse to overwrite an input and a missing/unwritable output folder, before any work.
+
+    Also refused up front (they would otherwise fail only when the result is written): an output
+    whose folder is blocked by a regular file, and an output that is an existing folder when a
+    file is wanted (``folder_ok=False``, or a ``.gif``/video suffix).
+    """
     for p in inputs:
         try:
             if p.exists() and output.exists() and output.resolve() == p.resolve():
@@ -80,15 +85,22 @@ def check_output(output: Path, inputs: Sequence[Path]) -> Path:
             pass
         if output.resolve() == p.resolve():
             raise InputError(f"output {str(output)!r} is the same file as the input; choose another -o")
+    if output.is_dir() and (not folder_ok or output.suffix.lower() in _FILE_ONLY_SUFFIXES):
+        raise InputError(f"output {str(output)!r} is an existing folder; give a file name with -o")
     parent = output.parent if str(output.parent) else Path(".")
     probe = parent
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     import os
+    if not probe.is_dir():
+        raise InputError(f"cannot write output {str(output)!r}: {str(probe)!r} is a file, not a folder")
     if not os.access(probe, os.W_OK):
         raise InputError(f"cannot write output {str(output)!r}: folder {str(probe)!r} is not writable")
     return output
 
+
+#: Output suffixes that always mean a file (a video output without them may be a folder of frames).
+_FILE_ONLY_SUFFIXES = (".gif", ".mp4", ".mov", ".mkv", ".webm", ".avi")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 

@@ -60,9 +60,7 @@ def compare_command(
         existing_file(style, "style image")
     if fast_model is not None:
         existing_file(fast_model, "fast model")
-    options = image_options(size=size, iters=iters, optimizer=optimizer, content_weight=content_weight,
-                            style_weight=style_weight, tv_weight=tv_weight, pooling=pooling, tol=tol, seed=seed,
-                            device=device, precision=precision, weights=weights)
+    options = image_options(locals())
     options.update(offsets=parse_offsets(offsets), flow=flow, first_iters=first_iters,
                    multipass_iters=multipass_iters, temporal_weight=temporal_weight, passes=passes)
     ks = parse_offsets(eval_offsets, "--eval-offsets")

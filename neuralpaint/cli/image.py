@@ -53,11 +53,7 @@ def image(
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
-    options = image_options(
-        size=size, iters=iters, optimizer=optimizer, lr=lr, init=init, content_weight=content_weight,
-        style_weight=style_weight, tv_weight=tv_weight, style_blend=style_blend, style_scale=style_scale,
-        scales=scales, preserve_colors=preserve_colors, pooling=pooling, tol=tol, seed=seed,
-        device=device, precision=precision, weights=weights, compile=compile)
+    options = image_options(locals())
     with ProgressRenderer(quiet=quiet) as progress:
         res = stylize_image_full(content, styles, callback=progress, **options)
     remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output

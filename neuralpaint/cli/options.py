@@ -44,9 +44,16 @@ DEFAULTS = {
 }
 
 
-def image_options(**kw: Any) -> dict[str, Any]:
-    """CLI values -> settings options (``style_blend`` parsed; ``None`` dropped)."""
-    out = {k: v for k, v in kw.items() if v is not None}
+#: The options above, by settings field name (what a command passes on to the core).
+SHARED = tuple(DEFAULTS) + ("lr", "style_blend")
+
+
+def image_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The shared options among a command's parameters (pass ``locals()``) -> settings options.
+
+    ``style_blend`` is parsed; ``None`` (not given) is dropped so the settings default applies.
+    """
+    out = {k: values[k] for k in SHARED if k in values and values[k] is not None}
     if "style_blend" in out:
         out["style_blend"] = parse_float_list(out["style_blend"], "--style-blend")
     return out

@@ -62,7 +62,7 @@ def train_command(
     tv_weight: Annotated[float, typer.Option("--tv-weight", help="Total-variation (smoothness) weight.")] = d(T, "tv_weight"),
     noise_weight: Annotated[float, typer.Option("--noise-weight", help="Noise-stability weight (Rainy & de Berker).")] = d(T, "noise_weight"),
     compound_weight: Annotated[float, typer.Option("--compound-weight", help="Compound-regularisation weight (Wang et al. 2020).")] = d(T, "compound_weight"),
-    style_size: Annotated[Optional[int], typer.Option("--style-size", help="Long side of the style image for its targets [default: --size].")] = None,
+    style_size: Annotated[Optional[int], typer.Option("--style-size", help="Long side of the style image for its targets (default: --size).")] = None,
     weights: Annotated[str, typer.Option("--weights", help="VGG-19 loss network: imagenet, random (untrained, tests only) or a .pth path.")] = d(M, "weights"),
     pooling: Annotated[str, typer.Option("--pooling", help="max or avg pooling in VGG-19.")] = d(M, "pooling"),
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = d(R, "device"),

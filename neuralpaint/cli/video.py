@@ -67,11 +67,7 @@ def video(
         existing_path(s, "style image")
     if output is not None:
         check_output(Path(output), [input, *style_list])
-    options = image_options(
-        size=size, iters=iters, optimizer=optimizer, lr=lr, init=init, content_weight=content_weight,
-        style_weight=style_weight, tv_weight=tv_weight, style_blend=style_blend, style_scale=style_scale,
-        scales=scales, preserve_colors=preserve_colors, pooling=pooling, tol=tol, seed=seed,
-        device=device, precision=precision, weights=weights, compile=compile)
+    options = image_options(locals())
     options.update(temporal_init=temporal_init, short_term=short_term, long_term=long_term,
                    offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
                    passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
