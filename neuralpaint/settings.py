@@ -429,9 +429,9 @@ class FastSettings:
     batch: int = 4
     #: Flow-guided composition of Chen et al. 2017 for video (``--fast-blend``).
     blend: bool = False
-    #: Compose at the network's middle ``features`` or at its ``output`` image. ``features``
-    #: gave the lower warping error on a synthetic clip (see ``neuralpaint.fast.infer``).
-    blend_at: str = "features"
+    #: Compose at the network's ``output`` image or at its middle ``features``. ``output`` gave
+    #: the lower warping error on synthetic clips (numbers in ``neuralpaint.fast.infer``).
+    blend_at: str = "output"
     #: Flow method for the composition.
     flow: str = "dis"
     #: Largest weight of the warped previous result (the reliability is scaled by it).

@@ -23,7 +23,7 @@ from .options import (DEFAULTS, ContentWeight, Device, Init, Iters, Lr, Optimize
 @app.command("image", no_args_is_help=True)
 def image(
     content: Annotated[Path, typer.Argument(help="The photo to paint.", show_default=False)],
-    styles: Annotated[List[Path], typer.Argument(help="One or more style images (blended).", show_default=False)],
+    styles: Annotated[Optional[List[Path]], typer.Argument(help="One or more style images (blended); none with --fast.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image \\[default: <content>_stylized.png].")] = None,
     size: Size = DEFAULTS["size"],
     iters: Iters = DEFAULTS["iters"],
@@ -44,15 +44,30 @@ def image(
     precision: Precision = DEFAULTS["precision"],
     weights: Weights = DEFAULTS["weights"],
     compile: Compile = DEFAULTS["compile"],
+    fast: Annotated[Optional[Path], typer.Option("--fast", help="A trained fast network (neuralpaint train): one forward pass instead of an optimisation.")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Paint CONTENT in the style of STYLE (several styles are blended)."""
     existing_file(content, "content image")
+    styles = list(styles or [])
     for s in styles:
         existing_file(s, "style image")
+    if fast is None and not styles:
+        raise InputError("give at least one STYLE image, or a trained network with --fast MODEL.pt")
+    if fast is not None and styles:
+        raise InputError(f"--fast uses the style the network was trained on; drop the STYLE argument(s) "
+                         f"{', '.join(map(str, styles))}")
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
+    if fast is not None:
+        existing_file(fast, "fast model")
+        from ..device import resolve_device
+        from ..fast.infer import stylize_image_file
+
+        stylize_image_file(fast, content, out, size=size, device=resolve_device(device))
+        echo(f"{out}  (fast network {fast.name})")
+        return
     options = image_options(locals())
     with ProgressRenderer(quiet=quiet) as progress:
         res = stylize_image_full(content, styles, callback=progress, **options)

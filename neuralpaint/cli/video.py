@@ -8,11 +8,14 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
+from ..errors import InputError
+from ..settings import FastSettings
+from ..settings import FastSettings as F
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from ..video import stylize_video
 from . import app
-from .common import ProgressRenderer, check_output, echo, existing_path, parse_offsets
+from .common import ProgressRenderer, check_output, echo, existing_file, existing_path, parse_offsets
 from .options import (DEFAULTS, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, image_options)
@@ -55,6 +58,9 @@ def video(
     precision: Precision = DEFAULTS["precision"],
     weights: Weights = DEFAULTS["weights"],
     compile: Compile = DEFAULTS["compile"],
+    fast: Annotated[Optional[Path], typer.Option("--fast", help="A trained fast network (neuralpaint train): frame-by-frame inference instead of optimisation.")] = None,
+    fast_blend: Annotated[bool, typer.Option("--fast-blend/--no-fast-blend", help="With --fast: keep the warped previous output where the flow is reliable (Chen et al. 2017).")] = d(F, "blend"),
+    fast_blend_at: Annotated[str, typer.Option("--fast-blend-at", help="With --fast-blend: compose the output images or the network's middle features.")] = d(F, "blend_at"),
     quiet: Quiet = False,
 ) -> None:
     """Paint a clip frame by frame, keeping it temporally coherent with optical flow.
@@ -67,6 +73,10 @@ def video(
         existing_path(s, "style image")
     if output is not None:
         check_output(Path(output), [input, *style_list])
+    if fast is not None:
+        _fast_video(input, style_list, output, fast, size, start, end, audio, device,
+                    FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet)
+        return
     options = image_options(locals())
     options.update(temporal_init=temporal_init, short_term=short_term, long_term=long_term,
                    offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
@@ -78,3 +88,24 @@ def video(
     opt_s = sum(r.seconds for r in res.records)
     echo(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
          f"optimising, {res.seconds:.1f}s in all; run folder {res.work_dir})")
+
+
+def _fast_video(input: Path, styles: list[Path], output: Optional[str], model: Path, size: int,
+                start: Optional[int], end: Optional[int], audio: bool, device: str,
+                settings: FastSettings, quiet: bool) -> None:
+    """``video --fast``: the feed-forward network on every frame (optionally flow-blended)."""
+    from .. import media
+    from ..device import resolve_device
+    from ..fast.infer import stylize_video_file
+    from ..video import default_output
+
+    if styles:
+        raise InputError(f"--fast uses the style the network was trained on; drop the STYLE argument(s) "
+                         f"{', '.join(map(str, styles))}")
+    existing_file(model, "fast model")
+    out = output if output is not None else str(default_output(input))
+    media.output_kind(out)
+    with ProgressRenderer(quiet=quiet, label="frame") as progress:
+        path = stylize_video_file(model, input, out, size=size, start=start, end=end, settings=settings,
+                                  audio=audio, device=resolve_device(device), callback=progress)
+    echo(f"{path}  (fast network {model.name}{', flow-blended' if settings.blend else ''})")

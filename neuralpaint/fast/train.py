@@ -1,0 +1,416 @@
+"""Train the fast network for one style (Johnson et al. 2016, with video stability terms).
+
+Per step, on a batch X of random crops (``size``×``size``) of the training data:
+
+    L = α·content(F(X), X) + β·style(F(X)) + γ·TV(F(X))
+      + λ_n·mean (F(X + n) − F(X))²                     noise stability (Rainy & de Berker)
+      + λ_c·masked mean (W(F(X)) − F(W(X) + Δ))²         compound regularisation (Wang et al.)
+
+with the project's VGG-19 and losses (:mod:`neuralpaint.losses`): content = mean squared
+feature difference at ``content_layer`` (Johnson: relu2_2), style = Σ_l mean (G_l − A_l)² over
+``style_layers`` with G = F Fᵀ/(C·H·W), the style targets A computed once. Adam, seeded.
+
+Data: a folder of images (read lazily; subfolders included), a single image, or a video / GIF /
+animated image whose frames are used (so a user can train on their own clip without a dataset).
+Each sample: resize so the short side is ``size``·U(1, 1.5), random ``size``² crop, random
+horizontal flip. The sampling of step s depends only on (seed, s), so a resumed run sees
+exactly the batches an uninterrupted run would have seen.
+
+Checkpoints: the output file itself (see :mod:`.checkpoint`), written atomically every
+``checkpoint_every`` steps and at the end. An existing output with the same settings (except
+``steps``, ``checkpoint_every``, ``sample_every``), VGG weights and style image is resumed;
+different ones raise :class:`~neuralpaint.errors.ResumeError` unless ``resume=False``.
+A stylised sample (``<output stem>_sample.png``) is written every ``sample_every`` steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from .. import media
+from ..device import autocast, configure_precision, effective_precision, is_oom, resolve_device
+from ..errors import (InputError, NonFiniteLossError, OutOfMemoryError, ResumeError, WeightsError)
+from ..events import Notice, StageEvent, emit
+from ..losses import content_loss, gram, style_loss, tv_loss
+from ..settings import ModelSettings, RuntimeSettings, TrainSettings, as_dict
+from ..vgg import RANDOM_WEIGHTS_NOTICE, VGGFeatures, load_vgg
+from .checkpoint import load_checkpoint, save_checkpoint
+from .network import TransformNet
+from .regularizers import compound_loss, noise_stability_loss
+
+Callback = Optional[Callable[[Any], None]]
+DataLike = Union[str, os.PathLike, Sequence[np.ndarray]]
+
+#: Largest long side kept in memory per training image / frame (relative to ``size``).
+_KEEP_SCALE = 2.0
+#: Folders with at most this many images are decoded once and kept in memory.
+_CACHE_IMAGES = 512
+
+
+# --------------------------------------------------------------------------------------------
+# events
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """One optimiser step finished."""
+
+    step: int  #: 1-based, counting from the start of training (not of this session)
+    steps: int  #: the target number of steps
+    loss: float  #: total weighted loss
+    losses: dict[str, float]  #: weighted parts: content, style, tv, noise, compound
+    elapsed: float  #: seconds since this session started
+    start_step: int = 0  #: the step this session resumed from (0 = fresh)
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    step: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class SampleSaved:
+    step: int
+    path: Path
+
+
+@dataclass
+class TrainResult:
+    path: Path  #: the model file
+    step: int  #: steps done in total
+    start_step: int  #: where this session started (0 = fresh; == step when nothing was left)
+    losses: dict[str, float] = field(default_factory=dict)  #: last step's weighted parts
+    seconds: float = 0.0
+    sample: Optional[Path] = None
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+class TrainingData:
+    """Random square crops from a folder of images, one image, a clip, or a list of arrays."""
+
+    def __init__(self, size: int, images: Sequence[np.ndarray] = (), files: Sequence[Path] = (),
+                 source: str = "arrays"):
+        self.size = size
+        self.images = list(images)
+        self.files = list(files)
+        self.source = source
+        self._cache: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.images) or len(self.files)
+
+    @classmethod
+    def open(cls, data: DataLike, size: int) -> "TrainingData":
+        if not isinstance(data, (str, os.PathLike)):
+            arrays = [media.resize_long_side(a, _keep_long_side(a, size)) for a in data]
+            if not arrays:
+                raise InputError("training data is an empty list of images")
+            return cls(size, images=arrays)
+        path = Path(data)
+        if not path.exists():
+            raise InputError(f"training data {str(path)!r} does not exist (give a folder of images, "
+                             f"an image, a video or a GIF)")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in media.IMAGE_SUFFIXES
+                           and p.is_file() and not any(part.startswith(".") for part in
+                                                       p.relative_to(path).parts))
+            if not files:
+                raise InputError(f"training data folder {str(path)!r} holds no images "
+                                 f"(.png, .jpg, .jpeg, .webp, ...)")
+            return cls(size, files=files, source=str(path))
+        # Decode at a reduced size right away (a long HD clip would not fit in memory otherwise).
+        h, w = media.probe_clip(path).size
+        keep = _keep_long_side(np.empty((h, w, 0), np.uint8), size)
+        clip = media.read_clip(path, size=keep if keep < max(h, w) else None)
+        frames = [media.resize_long_side(f, _keep_long_side(f, size)) for f in clip.frames]
+        return cls(size, images=frames, source=str(path))
+
+    def image(self, i: int) -> np.ndarray:
+        if self.images:
+            return self.images[i]
+        img = self._cache.get(i)
+        if img is None:
+            img = media.load_image(self.files[i])
+            img = media.resize_long_side(img, _keep_long_side(img, self.size))
+            if len(self.files) <= _CACHE_IMAGES:
+                self._cache[i] = img
+        return img
+
+    def crop(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Short side -> size·U(1, 1.5), random size² crop, random horizontal flip."""
+        s = self.size
+        h, w = img.shape[:2]
+        short = s * rng.uniform(1.0, 1.5)
+        scale = short / min(h, w)
+        nh, nw = max(s, int(round(h * scale))), max(s, int(round(w * scale)))
+        img = _resize(img, nh, nw)
+        y = int(rng.integers(0, nh - s + 1))
+        x = int(rng.integers(0, nw - s + 1))
+        out = img[y:y + s, x:x + s]
+        if rng.random() < 0.5:
+            out = out[:, ::-1]
+        return np.ascontiguousarray(out)
+
+    def batch(self, rng: np.random.Generator, n: int, device: torch.device) -> torch.Tensor:
+        picks = rng.integers(0, len(self), size=n)
+        crops = [self.crop(self.image(int(i)), rng) for i in picks]
+        return torch.cat([media.image_to_tensor(c, device) for c in crops], dim=0)
+
+    def sample_image(self) -> np.ndarray:
+        """The fixed picture the periodic sample shows: the first image, long side ``size``."""
+        return media.resize_long_side(self.image(0), self.size)
+
+
+def _keep_long_side(img: np.ndarray, size: int) -> int:
+    """Long side that keeps the short side at least _KEEP_SCALE·size (never upscales)."""
+    h, w = img.shape[:2]
+    want_short = int(math.ceil(_KEEP_SCALE * size))
+    return max(1, min(max(h, w), int(math.ceil(max(h, w) * want_short / min(h, w)))))
+
+
+def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    if img.shape[:2] == (h, w):
+        return img
+    import cv2
+    interp = cv2.INTER_AREA if h < img.shape[0] else cv2.INTER_LINEAR
+    return cv2.resize(img, (w, h), interpolation=interp)
+
+
+# --------------------------------------------------------------------------------------------
+# settings fingerprint (what must match to resume)
+
+
+def fingerprint(train_s: TrainSettings, model_s: ModelSettings, style_sha: str) -> dict[str, Any]:
+    """The plain dict stored as the checkpoint's ``settings``."""
+    return {"train": as_dict(train_s), "model": as_dict(model_s), "style_sha256": style_sha}
+
+
+def _resume_conflict(stored: dict[str, Any], current: dict[str, Any]) -> Optional[str]:
+    """A message naming the first setting that differs (ignoring resumable ones), else None."""
+    ignore = set(TrainSettings.RESUMABLE_CHANGES)
+    for group in ("train", "model"):
+        a, b = stored.get(group, {}), current.get(group, {})
+        for key in sorted(set(a) | set(b)):
+            if group == "train" and key in ignore:
+                continue
+            if _norm(a.get(key)) != _norm(b.get(key)):
+                return f"{key} was {a.get(key)!r}, now {b.get(key)!r}"
+    if stored.get("style_sha256") != current.get("style_sha256"):
+        return "the style image differs"
+    return None
+
+
+def _norm(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _sha256(img: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(str(img.shape).encode())
+    h.update(np.ascontiguousarray(img).tobytes())
+    return h.hexdigest()
+
+
+def sample_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}_sample.png")
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Union[str, os.PathLike],
+          settings: Optional[TrainSettings] = None, callback: Callback = None, resume: bool = True, *,
+          model: Optional[ModelSettings] = None, runtime: Optional[RuntimeSettings] = None) -> TrainResult:
+    """Train (or resume training) a fast network for ``style``; the model is written to ``output``.
+
+    ``resume=True``: continue from ``output`` when it is a checkpoint of the same settings
+    (a ``ResumeError`` naming the difference otherwise); ``resume=False``: start over and
+    overwrite it. ``model``: the VGG loss network (default: ImageNet weights).
+    """
+    s = settings if settings is not None else TrainSettings()
+    model_s = model if model is not None else ModelSettings()
+    runtime_s = runtime if runtime is not None else RuntimeSettings()
+    output = Path(output)
+    if output.is_dir():
+        raise InputError(f"output {str(output)!r} is a directory; give a model file like model.pt")
+
+    style_img = _style_array(style)
+    style_sha = _sha256(style_img)
+    meta = fingerprint(s, model_s, style_sha)
+    style_info = {"name": Path(style).name if isinstance(style, (str, os.PathLike)) else "<array>",
+                  "sha256": style_sha}
+
+    device = resolve_device(runtime_s.device)
+    precision = effective_precision(runtime_s.precision, device)
+    configure_precision(precision, device)
+
+    # Resume decision before any expensive work.
+    ckpt = None
+    if resume and output.exists():
+        try:
+            ckpt = load_checkpoint(output)
+        except WeightsError as exc:
+            raise ResumeError(f"{exc}; choose another -o, or --restart to overwrite it") from None
+        conflict = _resume_conflict(ckpt["settings"], meta)
+        if conflict is not None:
+            raise ResumeError(f"{str(output)!r} was trained with other settings ({conflict}); "
+                              f"use --restart to start over, or another -o")
+        if ckpt["step"] >= s.steps:
+            emit(callback, Notice(f"{output} has already done {ckpt['step']} of {s.steps} steps; "
+                                  f"nothing to do (raise --steps to train longer)", level="info"))
+            return TrainResult(path=output, step=ckpt["step"], start_step=ckpt["step"])
+
+    emit(callback, StageEvent("loading data", 0, 1))
+    dataset = TrainingData.open(data, s.size)
+    emit(callback, StageEvent("loading data", 1, 1, f"{len(dataset)} images"))
+
+    if model_s.weights == "random":
+        emit(callback, Notice(RANDOM_WEIGHTS_NOTICE))
+    lossnet = LossNetwork.create(style_img, s, model_s, device, runtime_s.channels_last, precision)
+    net = new_network(s.seed).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=s.lr)
+    start = 0
+    if ckpt is not None:
+        net.load_state_dict(ckpt["state_dict"])
+        if ckpt.get("optimizer") is not None:
+            try:
+                opt.load_state_dict(ckpt["optimizer"])
+            except (ValueError, KeyError) as exc:
+                raise ResumeError(f"{str(output)!r}: cannot restore the optimiser state ({exc}); "
+                                  f"use --restart") from None
+        start = int(ckpt["step"])
+    net.train()
+
+    parts_f: dict[str, float] = {}
+    t0 = time.perf_counter()
+    sample = None
+    step = start
+    try:
+        for step in range(start + 1, s.steps + 1):
+            rng = np.random.default_rng([s.seed, step])
+            gen = torch.Generator().manual_seed(s.seed * 1_000_003 + step)
+            x = dataset.batch(rng, s.batch, device)
+            total, parts = lossnet.loss(net, x, s, gen)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            parts_f = {k: float(v.detach()) for k, v in parts.items()}
+            loss_f = float(total.detach())
+            if not math.isfinite(loss_f):
+                raise NonFiniteLossError(
+                    f"the training loss became {loss_f} at step {step}; the last checkpoint "
+                    f"is kept in {str(output)!r}; lower --lr ({s.lr:g}) or --style-weight "
+                    f"({s.style_weight:g})")
+            opt.step()
+            emit(callback, TrainStep(step, s.steps, loss_f, parts_f, time.perf_counter() - t0, start))
+            if step % s.checkpoint_every == 0 or step == s.steps:
+                save_checkpoint(output, net, meta, step, opt, style_info)
+                emit(callback, CheckpointSaved(step, output))
+            if s.sample_every and (step % s.sample_every == 0 or step == s.steps):
+                sample = _save_sample(net, dataset, sample_path(output), device)
+                net.train()
+                emit(callback, SampleSaved(step, sample))
+    except RuntimeError as exc:
+        if is_oom(exc):
+            raise OutOfMemoryError(f"out of memory on {device} at --size {s.size} --batch {s.batch}; "
+                                   f"lower --batch or --size (training resumes from step "
+                                   f"{step - 1 - (step - 1) % s.checkpoint_every})") from None
+        raise
+    return TrainResult(path=output, step=s.steps, start_step=start, losses=parts_f,
+                       seconds=time.perf_counter() - t0, sample=sample)
+
+
+def new_network(seed: int) -> TransformNet:
+    """A freshly initialised TransformNet, the same for the same seed (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return TransformNet()
+
+
+@dataclass
+class LossNetwork:
+    """The VGG-19 loss network with the style Gram targets, computed once."""
+
+    vgg: VGGFeatures
+    vgg_content: VGGFeatures  #: shares ``vgg``'s modules, truncated at the content layer
+    style_targets: dict[str, torch.Tensor]
+    precision: str = "fp32"
+
+    @classmethod
+    def create(cls, style_img: np.ndarray, s: TrainSettings, model: ModelSettings,
+               device: torch.device, channels_last: bool = True, precision: str = "fp32") -> "LossNetwork":
+        vgg = load_vgg(model, [s.content_layer, *s.style_layers], device, channels_last=channels_last)
+        vgg_content = VGGFeatures(vgg.features, [s.content_layer], channels_last=channels_last)
+        style_t = media.image_to_tensor(media.resize_long_side(style_img, s.style_size or s.size), device)
+        with torch.no_grad(), autocast(precision, device):
+            sf = vgg(style_t)
+        targets = {n: gram(sf[n]).detach() for n in s.style_layers}
+        return cls(vgg, vgg_content, targets, precision)
+
+    def loss(self, net: TransformNet, x: torch.Tensor, s: TrainSettings,
+             gen: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Total weighted loss and its weighted parts for the batch ``x`` (see module docstring)."""
+        dev = x.device
+        out = net(x)
+        parts: dict[str, torch.Tensor] = {}
+        if s.content_weight > 0 or s.style_weight > 0:
+            with autocast(self.precision, dev):
+                feats = self.vgg(out)
+            if s.content_weight > 0:
+                with torch.no_grad(), autocast(self.precision, dev):
+                    target = self.vgg_content(x)[s.content_layer].float()
+                parts["content"] = s.content_weight * content_loss(feats[s.content_layer], target)
+            if s.style_weight > 0:
+                grams = {n: gram(feats[n]) for n in s.style_layers}
+                parts["style"] = s.style_weight * style_loss(grams, self.style_targets)
+        if s.tv_weight > 0:
+            parts["tv"] = s.tv_weight * tv_loss(out)
+        if s.noise_weight > 0:
+            parts["noise"] = s.noise_weight * noise_stability_loss(net, x, out, s.noise_fraction,
+                                                                   s.noise_std, gen)
+        if s.compound_weight > 0:
+            parts["compound"] = s.compound_weight * compound_loss(net, x, out, s.compound_shift,
+                                                                  s.compound_noise_std, gen)
+        total = sum(parts.values(), out.new_zeros(()))
+        return total, parts
+
+    @torch.no_grad()
+    def evaluate(self, net: TransformNet, x: torch.Tensor, s: TrainSettings, seed: int = 0) -> dict[str, float]:
+        """Weighted loss parts and ``total`` on a fixed batch with fixed noise (tests, diagnostics)."""
+        total, parts = self.loss(net, x, s, torch.Generator().manual_seed(seed))
+        out = {k: float(v) for k, v in parts.items()}
+        out["total"] = float(total)
+        return out
+
+
+@torch.no_grad()
+def _save_sample(net: TransformNet, data: TrainingData, path: Path, device: torch.device) -> Path:
+    net.eval()
+    img = media.tensor_to_image(net(media.image_to_tensor(data.sample_image(), device)))
+    media.save_image(path, img)
+    return path
+
+
+def _style_array(style: Union[str, os.PathLike, np.ndarray]) -> np.ndarray:
+    if isinstance(style, np.ndarray):
+        from ..api import as_array
+        return as_array(style)
+    p = Path(style)
+    if not p.exists():
+        raise InputError(f"style image {str(p)!r} does not exist")
+    if p.is_dir():
+        raise InputError(f"style image {str(p)!r} is a directory, expected an image file")
+    return media.load_image(p)
