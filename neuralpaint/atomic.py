@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -32,7 +33,7 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{sfx}", dir=folder)
         os.close(fd)
     except OSError as exc:
-        raise InputError(f"cannot write to {str(folder)!r}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write to {str(folder)!r}: {_folder_reason(folder, exc)}") from None
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -45,6 +46,35 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the name of a temporary file that :func:`atomic_path` (or ``flows``' own atomic
+    writer) makes: ``.<dest name>.<8 random characters>.tmp[<suffix>]``."""
+    return _TEMP_RE.match(name) is not None
+
+
+def remove_stale_temps(dest: str | os.PathLike) -> list[Path]:
+    """Remove temporary files of ``dest`` left beside it by a killed process (``kill -9``, power
+    loss: no ``finally`` ran). Returns what was removed. Only names of our exact pattern for this
+    destination are touched. Call it before a write, not while another process writes ``dest``."""
+    dest = Path(dest)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    prefix = f".{dest.name}."
+    for entry in entries:
+        if entry.name.startswith(prefix) and is_temp_name(entry.name):
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
 
 
 def write_bytes(dest: str | os.PathLike, data: bytes) -> None:
@@ -67,7 +97,19 @@ def _umask() -> int:
     return mask
 
 
+_TEMP_RE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^.]*)?$")
+
 _UMASK = _umask()  # read once: os.umask() is process-wide and not thread-safe to probe later
+
+
+def _folder_reason(folder: Path, exc: OSError) -> str:
+    """Why a folder cannot be made or written: name a regular file that stands in its way."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return f"{str(probe)!r} is a file, not a folder"
+    return exc.strerror or str(exc)
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -60,7 +60,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .atomic import atomic_path
+from .atomic import atomic_path, remove_stale_temps
 from .errors import InputError
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -261,8 +261,16 @@ def _check_uint8_image(img: Any, name: str = "image") -> np.ndarray:
 
 
 def _size_for_long_side(h: int, w: int, size: int) -> tuple[int, int]:
+    # An absurd --size must fail here, before a resize tries to allocate it (an upscale to
+    # 100000 px would ask for 30 GB); the limit is the one for decoding (MAX_PIXELS).
+    if size > MAX_PIXELS:
+        raise InputError(f"size {size} is larger than the limit of {MAX_PIXELS / 1e6:g} MP for an image")
     scale = size / max(h, w)
-    return max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    th, tw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    if th * tw > MAX_PIXELS:
+        raise InputError(f"size {size} would make a {tw}x{th} image, more than the limit of "
+                         f"{MAX_PIXELS / 1e6:g} MP; choose a smaller --size")
+    return th, tw
 
 
 def _resize_to(img: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -948,6 +956,8 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     path = Path(path_text)
     _check_frames(frames, path)
     rate = _as_fraction(fps) if fps is not None else None
+    if kind != "folder":
+        remove_stale_temps(path)  # left by an encode that was killed (kill -9) before its rename
     if kind == "folder":
         _write_folder(path, frames, progress)
     elif kind == "gif":

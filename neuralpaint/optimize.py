@@ -188,6 +188,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         total.backward()
         counter["evals"] += 1
         last["total"], last["parts"] = total.detach(), {k: v.detach() for k, v in parts.items()}
+        evaluated.copy_(x.detach())  # the point whose loss is last["total"] (async on GPU)
         # Iterations, not evaluations: L-BFGS's line search evaluates more than once per iteration.
         it = done + (opt.state[x].get("n_iter", 0) - base["n_iter"] + 1 if lbfgs else counter["evals"] - base["evals"])
         if callback is not None and it != counter["reported"] and (it % progress_every == 0 or it == 1):
@@ -201,7 +202,8 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         return total
 
     f_past: Optional[float] = None
-    good = x.detach().clone()
+    good = x.detach().clone()  # the last evaluated point with a finite loss
+    evaluated = x.detach().clone()
     reason = STOP_MAX_ITERS
     f = math.nan
     while done < max_iters:
@@ -224,11 +226,23 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
                 x.copy_(good)  # keep the last finite iterate
             reason = STOP_NONFINITE
             break
-        good.copy_(x.detach())
+        good.copy_(evaluated)
         if f_past is not None and abs(f - f_past) < settings.tol * abs(f_past):
             reason = STOP_CONVERGED
             break
         f_past = f
+    if reason != STOP_NONFINITE:
+        # The optimiser's last update was never evaluated: evaluate it once (a forward pass, no
+        # gradient), so the returned image has a finite loss and the loss reported is its own.
+        with torch.no_grad():
+            total, parts = objective(x)
+        f = float(total)
+        if math.isfinite(f):
+            last["parts"] = parts
+        else:
+            x.data.copy_(good)
+            f = float(last["total"]) if math.isfinite(float(last["total"])) else math.nan
+            reason = STOP_NONFINITE
     losses = {k: float(v) for k, v in last.get("parts", {}).items()}
     if not history or history[-1][0] != done:
         history.append((done, f))
@@ -344,9 +358,10 @@ class Stylizer:
                     break
         except RuntimeError as exc:
             if is_oom(exc):
+                # Not --scales: coarse-to-fine ends at full size, so its peak memory is the same.
                 raise OutOfMemoryError(
-                    f"the {self.device} device ran out of memory at {h}x{w}; try a smaller --size, "
-                    f"--precision bf16, or --scales 2") from None
+                    f"the {self.device} device ran out of memory at {h}x{w}; try a smaller --size "
+                    f"or --precision bf16") from None
             raise
         assert x is not None and result is not None
         raw = resize(x.detach(), (h, w))  # a run stopped early at a coarse scale still returns full size

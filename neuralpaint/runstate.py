@@ -148,11 +148,12 @@ class RunFolder:
 
     def _check_same(self, manifest: dict[str, Any]) -> None:
         old = manifest.get("identity", {})
-        if not isinstance(old, dict):
+        if not isinstance(old, dict) or not isinstance(old.get("settings", {}), dict):
             raise ResumeError(f"manifest {str(self.manifest_path)!r} is damaged; use --restart")
         if old.get("input") != self.identity.get("input"):
+            where = old["input"].get("path", "?") if isinstance(old.get("input"), dict) else "?"
             raise ResumeError(f"work dir {str(self.path)!r} belongs to another clip "
-                              f"({old.get('input', {}).get('path', '?')!r}); use another --work-dir or --restart")
+                              f"({where!r}); use another --work-dir or --restart")
         changed = [k for k in sorted(set(old.get("settings", {})) | set(self.identity.get("settings", {})))
                    if old.get("settings", {}).get(k) != self.identity.get("settings", {}).get(k)]
         for key in ("styles", "frames"):
@@ -175,9 +176,12 @@ class RunFolder:
         for t, rec in enumerate(frames[: self.n_frames]):
             if isinstance(rec, dict):
                 try:
-                    self.records[t] = FrameRecord(**{k: v for k, v in rec.items() if k in known})
+                    record = FrameRecord(**{k: v for k, v in rec.items() if k in known})
                 except TypeError:
-                    self.records[t] = FrameRecord()
+                    record = FrameRecord()
+                # A record with values of the wrong type (a damaged or hand-edited manifest) would
+                # break the frame loop's arithmetic later: that frame is simply rendered again.
+                self.records[t] = record if _well_typed(record) else FrameRecord()
 
     # -- state -----------------------------------------------------------------------------
     def is_done(self, t: int, pass_index: int) -> bool:
@@ -204,6 +208,25 @@ class RunFolder:
         except (OSError, ValueError, EOFError) as exc:
             raise ResumeError(f"float state {str(p)!r} is damaged ({exc}); use --restart") from None
         return arr.astype(np.float32, copy=False)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _well_typed(r: FrameRecord) -> bool:
+    """Every field of a record read from JSON has the type the frame loop expects."""
+    return (_is_int(r.passes_done) and r.passes_done >= 0 and _is_int(r.iterations)
+            and (r.loss is None or _is_num(r.loss)) and (r.stop_reason is None or isinstance(r.stop_reason, str))
+            and _is_num(r.seconds) and _is_num(r.flow_seconds) and _is_num(r.io_seconds)
+            and isinstance(r.losses, dict) and all(isinstance(k, str) and _is_num(v) for k, v in r.losses.items())
+            and isinstance(r.history, list)
+            and all(isinstance(h, list) and len(h) == 2 and all(_is_num(x) for x in h) for h in r.history)
+            and isinstance(r.iterations_per_pass, list) and all(_is_int(i) for i in r.iterations_per_pass))
 
 
 def _json_default(obj: Any) -> Any:

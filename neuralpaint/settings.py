@@ -46,6 +46,8 @@ FLOW_METHODS = ("dis", "farneback", "deepflow", "tvl1")
 def _finite(name: str, value: float, *, positive: bool = False, nonneg: bool = False) -> None:
     try:
         v = float(value)
+    except OverflowError:  # an integer beyond float range, e.g. from a TOML file
+        raise InputError(f"{name} must be a finite number, got {str(value)[:20]}…") from None
     except (TypeError, ValueError):
         raise InputError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(v):
@@ -56,11 +58,18 @@ def _finite(name: str, value: float, *, positive: bool = False, nonneg: bool = F
         raise InputError(f"{name} must be >= 0, got {value!r}")
 
 
-def _int(name: str, value: Any, *, minimum: int) -> None:
+def _int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        text = str(value) if value < 10**12 else f"{str(value)[:12]}… ({len(str(value))} digits)"
+        raise InputError(f"{name} must be <= {maximum}, got {text}")
+
+
+#: Largest long side accepted: a 16384-px VGG-19 pass needs far more memory than any GPU has.
+MAX_SIZE = 16384
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -164,7 +173,7 @@ class ImageSettings:
     noise_std: float = 0.25
 
     def __post_init__(self) -> None:
-        _int("size", self.size, minimum=16)
+        _int("size", self.size, minimum=16, maximum=MAX_SIZE)
         _int("iters", self.iters, minimum=1)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.lr is not None:
@@ -194,7 +203,7 @@ class ImageSettings:
                 raise InputError(f"style-blend weights must not all be 0, got {self.style_blend!r}")
         _finite("style-scale", self.style_scale, positive=True)
         _int("scales", self.scales, minimum=1)
-        if self.size / 2 ** (self.scales - 1) < 16:
+        if self.size < 16 * 2 ** (self.scales - 1):  # integers: no float overflow for huge values
             raise InputError(
                 f"--scales {self.scales} makes the coarsest scale smaller than 16 px at --size {self.size}")
         _finite("tol", self.tol, nonneg=True)
@@ -397,7 +406,7 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         _int("steps", self.steps, minimum=1)
-        _int("size", self.size, minimum=16)
+        _int("size", self.size, minimum=16, maximum=MAX_SIZE)
         _int("batch", self.batch, minimum=1)
         _finite("lr", self.lr, positive=True)
         for name in ("content_weight", "style_weight", "tv_weight", "noise_weight", "compound_weight",

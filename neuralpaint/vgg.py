@@ -26,7 +26,7 @@ from typing import Iterable, Mapping
 import torch
 from torch import nn
 
-from .errors import WeightsError
+from .errors import InputError, WeightsError
 from .settings import IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, VGG19_URL, ModelSettings
 
 # torchvision's cfg "E": channels per conv, "M" = 2x2 max pooling.
@@ -73,6 +73,11 @@ class VGGFeatures(nn.Module):
         self.index_to_name = {VGG19_LAYERS[n]: n for n in names}
         depth = max(self.index_to_name) + 1
         self.features = nn.Sequential(*list(features.children())[:depth])
+        # Each 2x2 pooling before the deepest layer halves the image: smaller inputs would end in
+        # an empty feature map (torch's "Output size is too small" RuntimeError).
+        pools = sum(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) for m in self.features)
+        self.min_side = 2 ** pools
+        self.deepest = self.index_to_name[depth - 1]
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.channels_last = channels_last
@@ -86,6 +91,13 @@ class VGGFeatures(nn.Module):
         return len(self.features)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        if min(h, w) < self.min_side:
+            raise InputError(
+                f"an image of {w}x{h} px is too small for VGG-19 up to {self.deepest}, which needs at "
+                f"least {self.min_side} px on each side; raise --size (the short side of the picture, "
+                f"the style image at --style-scale and each coarse --scales step must stay >= "
+                f"{self.min_side} px), use fewer --scales, or a less elongated image")
         x = (x - self.mean) / self.std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -159,24 +171,47 @@ def download_imagenet(url: str = VGG19_URL, progress: bool = False) -> Path:
     return dest
 
 
-def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Load a state dict safely (``weights_only=True``), with errors that name the file."""
+def safe_load(path: str | os.PathLike, what: str, hint: str = "") -> object:
+    """``torch.load(path, weights_only=True)`` on the CPU, every failure a :class:`WeightsError`
+    that names ``what`` and the file. The one place the project loads a checkpoint."""
     p = Path(path)
     if not p.exists():
-        raise WeightsError(f"weights file {str(p)!r} does not exist (use imagenet, random or a .pth path)")
+        raise WeightsError(f"{what} {str(p)!r} does not exist{hint}")
     if p.is_dir():
-        raise WeightsError(f"weights path {str(p)!r} is a directory, not a .pth file")
+        raise WeightsError(f"{what} {str(p)!r} is a directory, not a file")
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+        return torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError (zip), EOFError, ...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"refused to load weights file {str(p)!r}: not a plain tensor state "
-                           f"dict ({first[:200]})") from None
+        raise WeightsError(f"refused to load {what} {str(p)!r}: {describe_load_failure(exc)}") from None
+
+
+def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Load a VGG state dict safely (``weights_only=True``), with errors that name the file."""
+    p = Path(path)
+    obj = safe_load(p, "weights file", " (use imagenet, random or a .pth path)")
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise WeightsError(f"weights file {str(p)!r} does not hold a state dict of tensors")
     return dict(obj)
+
+
+def describe_load_failure(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, in one line. torch's own text asks
+    the user to retry with ``weights_only=False`` (running the file's code): never repeat that."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    m = (re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+         or re.search(r"unsupported GLOBAL ([\w.]+)", text))
+    if m:
+        return (f"it holds the Python object {m.group(1)!r}, which loading would have to run; only plain "
+                f"tensor state dicts are loaded")
+    m = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\s*\n|$)", text, re.S)
+    if m:
+        return f"not a plain tensor state dict ({' '.join(m.group(1).split())[:200]})"
+    # Never pass on torch's paragraph that suggests weights_only=False (it would run the file).
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "weights_only" not in ln]
+    first = lines[0] if lines else type(exc).__name__
+    return f"not a plain tensor state dict ({first[:200]})"
 
 
 def apply_state_dict(features: nn.Sequential, state: Mapping[str, torch.Tensor], source: str) -> None:

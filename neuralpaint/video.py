@@ -322,10 +322,13 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
             if result.stop_reason == STOP_NONFINITE:
                 # Nothing of this frame is written: the finished frames stay, and a re-run with a
                 # saner setting resumes here.
+                kept = (f"the {sum(1 for u in range(n) if run.is_done(u, p))} finished frames stay in "
+                        f"{str(run.path)!r}" if i > 0 or p > 0 else "no frame was finished")
                 raise NonFiniteLossError(
-                    f"the loss became NaN or infinite on frame {t + 1} (pass {p + 1}); the frames before "
-                    f"it are kept in {str(run.path)!r}; lower --style-weight ({image_s.style_weight:g}), "
-                    f"--temporal-weight ({video_s.temporal_weight:g}) or --lr, then re-run with --restart")
+                    f"the loss became NaN or infinite on frame {t + 1} (pass {p + 1}); {kept}; lower "
+                    f"--style-weight ({image_s.style_weight:g}), --temporal-weight "
+                    f"({video_s.temporal_weight:g}) or --lr and re-run with --restart (other settings "
+                    f"make a different render, which starts over)")
             t_io = time.perf_counter()
             raw_np = _to_np(result.raw)
             run.write_state(t, raw_np)

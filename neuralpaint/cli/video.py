@@ -70,7 +70,7 @@ def video(
     existing_path(input, "input")
     style_list = list(styles or [])
     for s in style_list:
-        existing_path(s, "style image")
+        existing_file(s, "style image")
     if output is not None:
         check_output(Path(output), [input, *style_list])
     if fast is not None:

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Optional
 import torch
 
 from ..atomic import atomic_path
+from ..vgg import safe_load
 from ..errors import WeightsError
 from .network import TransformNet
 
@@ -60,16 +61,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read and validate a checkpoint (CPU tensors). Raises WeightsError naming the file."""
     p = Path(path)
     name = repr(str(p))
-    if not p.exists():
-        raise WeightsError(f"fast model {name} does not exist")
-    if p.is_dir():
-        raise WeightsError(f"fast model {name} is a directory, not a .pt file")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # UnpicklingError (unsafe or not a pickle), RuntimeError (zip), EOF
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"refused to load fast model {name}: not a safe {FORMAT} checkpoint "
-                           f"({first[:160]})") from None
+    obj = safe_load(p, "fast model")
     if not isinstance(obj, Mapping):
         raise WeightsError(f"fast model {name} is not a {FORMAT} checkpoint: it holds a "
                            f"{type(obj).__name__}, not a dict")

@@ -1,0 +1,443 @@
+"""Long videos on many GPUs: split a clip into chunks, stylise them in parallel, hide the seams.
+
+Ruder et al.'s frame loop is sequential: frame t starts from frame t−1's result and is held to
+it by the temporal loss, so the state a frame converges to depends on the whole chain before it.
+Two chunks stylised independently end in different local minima: on a synthetic clip (12 frames
+40×48, random VGG) the same frame differed by 40/255 per pixel between two chunks, and the hard
+cut between them had a warping error E_1 ≈ 0.04, 230× the chain's own. A cross-fade over an
+overlap cannot remove that: the least-squares transition between two fixed chains is the linear
+blend, whose per-step error is |A − B|² / (W + 1)² for W blended frames (measured 3–7× the
+interior for W = 4..6). Re-stylising the overlap with the previous chunk's result as its init
+only moves the same jump to the end of the overlap (measured: a forward polish pass over the
+other half drifted the shared frame by 14/255 and left a seam 75× the interior).
+
+What works is to let two chunks share their starting state instead of meeting in the middle:
+
+- ``seam="keyframe"`` (default). Chunks come in pairs around a *keyframe* k. The right chunk
+  runs forward from k (k, k+1, ...), the left one *backward* (k, k−1, ...; a reversed frame
+  folder through the same :func:`~neuralpaint.video.stylize_video`). Both first render the same
+  short *settle* sequence k, k+1, k, k−1, k (``settle`` = 4 extra frames): the optimiser is
+  deterministic for the same frames and settings, so both chains continue from the very same
+  image, and that image has been through the warp-and-optimise cycle of its neighbours like any
+  chain frame. (Without the settle frames the freshly optimised keyframe is sharper than the
+  chain frames and the first backward step showed a seam of 1.5–2.8× the interior on clips with
+  moving objects; with them 0.6–1.0×.) Between pairs (3+ chunks) two independent chains meet;
+  there both run ``overlap`` frames past the meeting point and are cross-faded over those
+  ``2·overlap`` frames. So 2 chunks are seamless; N chunks have ⌊(N−1)/2⌋ blended seams, whose
+  cost falls as 1/(2·overlap+1)² (default overlap 8: a 16-frame dissolve).
+- ``seam="crossfade"``: every chunk runs forward from its own first frame; each boundary is
+  cross-faded over ``2·overlap`` frames (``overlap=0``: a hard cut). For comparison.
+
+Multi-pass (``passes`` > 1) revisits the keyframe in later passes differently in the two
+chunks, so the keyframe is no longer shared exactly: prefer single-pass with chunks.
+
+A caveat when measuring the backward half with the warping error E_k
+(:mod:`neuralpaint.metrics`): E_k warps frame t−k forward with the same bilinear warp a forward
+chain was built with, so a forward chain scores lower than a backward one of the same quality
+(up to 10× on a pure pan with few iterations); measured in the reverse direction the ranking
+flips. Numbers in ``docs/sweeps.md`` give both directions.
+
+Layout of the work folder (default: ``.<output name>.neuralpaint-chunks`` next to the output)::
+
+    plan.json                 what was planned (clip identity, settings, chunks); resume check
+    source/frame_00001.png    the source frames at the working size (lossless)
+    chunk_01/input/           that chunk's frames in render order (hard links into source/)
+    chunk_01/run/             its stylize_video run folder (resumable, float state, flows)
+    chunk_01/out/             its stylised frames
+
+Re-running the same call resumes every chunk from its run folder; a finished chunk costs only
+the time to read its frames.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import atomic, media, settings
+from .api import ImageLike
+from .errors import InputError, NeuralPaintError, ResumeError
+from .events import Notice, StageEvent, emit
+from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
+
+SEAMS = ("keyframe", "crossfade")
+#: Frames each chain runs past a meeting point (the cross-fade is 2·overlap frames long).
+DEFAULT_OVERLAP = 8
+#: Frames that settle a shared keyframe before its two chains start (k+1, k, k−1, k).
+DEFAULT_SETTLE = 4
+PLAN = "plan.json"
+PLAN_FORMAT = "neuralpaint-chunks"
+
+Callback = Optional[Callable[[Any], None]]
+
+
+class ChunkError(NeuralPaintError):
+    """A chunk failed; the others are kept and a re-run resumes."""
+
+
+@dataclass
+class Chunk:
+    """One render: ``frames`` (0-based source indices) in render order. The first ``warmup``
+    entries only settle the shared keyframe (k, k+1, k, k−1, ...) and are not output; from
+    ``frames[warmup]`` on, each frame appears once."""
+
+    index: int
+    frames: list[int]
+    direction: str  #: "forward" | "backward"
+    owns: tuple[int, int]  #: [first, last] source frames this chunk is the main source of
+    warmup: int = 0
+
+    @property
+    def rendered(self) -> list[int]:
+        return self.frames[self.warmup:]
+
+    @property
+    def first(self) -> int:
+        return min(self.rendered)
+
+    @property
+    def last(self) -> int:
+        return max(self.rendered)
+
+    def position(self, t: int) -> int:
+        """0-based index in the render order of the output frame t."""
+        return self.warmup + self.rendered.index(t)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "frames": [self.first + 1, self.last + 1], "direction": self.direction,
+                "owns": [self.owns[0] + 1, self.owns[1] + 1], "count": len(self.frames), "warmup": self.warmup}
+
+
+@dataclass
+class Seam:
+    """Where two chunks join: ``kind`` "keyframe" (shared start, nothing blended) or "blend"
+    (cross-fade over frames ``blend`` = [first, last], 0-based; empty = hard cut)."""
+
+    left: int
+    right: int
+    kind: str
+    at: int  #: first frame owned by the right chunk
+    blend: tuple[int, int] = (0, -1)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"chunks": [self.left + 1, self.right + 1], "kind": self.kind, "at": self.at + 1}
+        if self.kind == "blend":
+            d["blend"] = [self.blend[0] + 1, self.blend[1] + 1] if self.blend[1] >= self.blend[0] else []
+        return d
+
+
+@dataclass
+class ChunkedResult:
+    output: Path
+    work_dir: Path
+    frames: int
+    chunks: list[dict[str, Any]]
+    seams: list[dict[str, Any]]
+    seconds: float
+    #: per-frame (0-based) source of the output: "chunk 2", "blend 1-2 (0.33)", ...
+    provenance: list[str] = field(default_factory=list)
+
+
+def boundaries(n: int, chunks: int) -> list[int]:
+    """b_0 = 0 < b_1 < ... < b_N = n, chunk i owning [b_i, b_{i+1})."""
+    return [int(round(i * n / chunks)) for i in range(chunks + 1)]
+
+
+def settle_frames(k: int, settle: int, n: int) -> list[int]:
+    """The shared start of both chains of keyframe k: k, then ``settle`` frames going
+    k+1, k, k−1, k, k+1, ... (ending on k), so both chains start from a keyframe that has been
+    through the warp-and-optimise cycle of its neighbours like every other frame of a chain."""
+    pattern = [k + 1, k, k - 1, k]
+    out = [k] + [pattern[i % 4] for i in range(settle)]
+    return [t for t in out if 0 <= t < n]
+
+
+def plan(n: int, chunks: int, overlap: int, seam: str, settle: int = 0) -> tuple[list[Chunk], list[Seam]]:
+    """The chunks (their frames in render order) and seams for an n-frame clip."""
+    if isinstance(settle, bool) or not isinstance(settle, int) or settle < 0 or settle % 2:
+        raise InputError(f"settle must be an even number >= 0, got {settle!r}")
+    if chunks < 1:
+        raise InputError(f"--chunks must be >= 1, got {chunks}")
+    if overlap < 0:
+        raise InputError(f"--overlap must be >= 0, got {overlap}")
+    if seam not in SEAMS:
+        raise InputError(f"unknown seam method {seam!r}; choose one of {', '.join(SEAMS)}")
+    if n < 2 * chunks:
+        raise InputError(f"--chunks {chunks} needs at least {2 * chunks} frames, the clip has {n}")
+    b = boundaries(n, chunks)
+    if chunks == 1:
+        return [Chunk(0, list(range(n)), "forward", (0, n - 1))], []
+    owned = [(b[i], b[i + 1] - 1) for i in range(chunks)]
+    length = [hi - lo + 1 for lo, hi in owned]
+    seams: list[Seam] = []
+    for i in range(chunks - 1):
+        at = b[i + 1]
+        if seam == "keyframe" and i % 2 == 0:
+            seams.append(Seam(i, i + 1, "keyframe", at))
+            continue
+        # The cross-fade window [at-k, at+k-1] must stay clear of the chunks' other seams: the
+        # keyframe frame (keyframe mode), or the neighbouring window (crossfade: 2k <= length).
+        if seam == "keyframe":
+            k = min(overlap, length[i] - 1, length[i + 1] - 1)
+        else:
+            k = min(overlap, length[i] // 2 if i > 0 else length[i], length[i + 1] // 2 if i + 1 < chunks - 1
+                    else length[i + 1])
+        seams.append(Seam(i, i + 1, "blend", at, (at - k, at + k - 1)))
+    out: list[Chunk] = []
+    for i, (lo, hi) in enumerate(owned):
+        left = seams[i - 1] if i > 0 else None
+        right = seams[i] if i < chunks - 1 else None
+        first = left.blend[0] if left is not None and left.kind == "blend" and left.blend[1] >= left.blend[0] else lo
+        last = right.blend[1] if right is not None and right.kind == "blend" and right.blend[1] >= right.blend[0] else hi
+        if seam == "keyframe" and i % 2 == 0:
+            # backward from the next chunk's first frame (the shared keyframe), or from the clip's
+            # end (an odd last chunk: nothing shared, nothing to settle)
+            if i + 1 < chunks:
+                pre = settle_frames(b[i + 1], settle, n)
+            else:
+                pre = [n - 1]
+            out.append(Chunk(i, pre[:-1] + list(range(pre[-1], first - 1, -1)), "backward", (lo, hi),
+                             warmup=len(pre) - 1))
+        elif seam == "keyframe":
+            pre = settle_frames(lo, settle, n)
+            out.append(Chunk(i, pre[:-1] + list(range(lo, last + 1)), "forward", (lo, hi), warmup=len(pre) - 1))
+        else:
+            out.append(Chunk(i, list(range(first, last + 1)), "forward", (lo, hi)))
+    return out, seams
+
+
+def render_chunk(job: dict[str, Any]) -> dict[str, Any]:
+    """Executor job: stylise one chunk's frame folder (resumes from its run folder)."""
+    from .events import Notice
+    from .video import stylize_video
+
+    notices: list[str] = []
+
+    def keep_notices(event: Any) -> None:  # events cannot cross processes; notices come back
+        if isinstance(event, Notice) and event.message not in notices:
+            notices.append(event.message)
+
+    res = stylize_video(job["input"], job["styles"], job["output"], work_dir=job["work_dir"],
+                        restart=job.get("restart", False), callback=keep_notices, **job["options"])
+    return {"index": job["index"], "frames": res.frames, "seconds": res.seconds,
+            "iterations": sum(r.iterations for r in res.records),
+            "optimize_seconds": sum(r.seconds for r in res.records), "notices": notices}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    if dst.exists():
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _style_hash(style: ImageLike) -> str:
+    import hashlib
+    if isinstance(style, np.ndarray):
+        return "array:" + hashlib.sha256(np.ascontiguousarray(style).tobytes()).hexdigest()[:16]
+    return "file:" + hashlib.sha256(Path(style).read_bytes()).hexdigest()[:16]
+
+
+def blend_weight(t: int, lo: int, hi: int) -> float:
+    """Weight of the right chunk at frame t of a cross-fade over [lo, hi]: (t−lo+1)/(W+1)."""
+    return (t - lo + 1) / (hi - lo + 2)
+
+
+def assemble(n: int, chunks: Sequence[Chunk], seams: Sequence[Seam],
+             frame_of: Callable[[int, int], np.ndarray]) -> tuple[list[np.ndarray], list[str]]:
+    """Output frames from the chunks' frames (``frame_of(chunk, t)``) by the seam rules."""
+    owner = [0] * n
+    for c in chunks:
+        for t in range(c.owns[0], c.owns[1] + 1):
+            owner[t] = c.index
+    frames: list[np.ndarray] = []
+    prov: list[str] = []
+    blends = {s.left: s for s in seams if s.kind == "blend" and s.blend[1] >= s.blend[0]}
+    for t in range(n):
+        s = next((s for s in blends.values() if s.blend[0] <= t <= s.blend[1]), None)
+        if s is not None:
+            a = blend_weight(t, *s.blend)
+            left = frame_of(s.left, t).astype(np.float32)
+            right = frame_of(s.right, t).astype(np.float32)
+            frames.append(np.clip(np.rint((1 - a) * left + a * right), 0, 255).astype(np.uint8))
+            prov.append(f"blend {s.left + 1}-{s.right + 1} ({a:.2f})")
+        else:
+            frames.append(frame_of(owner[t], t))
+            prov.append(f"chunk {owner[t] + 1}")
+    return frames, prov
+
+
+def default_work_dir(output: Path) -> Path:
+    name = output.name.rstrip("/") or "output"
+    return output.parent / f".{name}.neuralpaint-chunks"
+
+
+def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] = (),
+                          output: Union[str, Path, None] = None, *, chunks: int = 2,
+                          overlap: Optional[int] = None, seam: str = "keyframe", settle: Optional[int] = None,
+                          executor: Any = "local",
+                          address: Optional[str] = None, max_parallel: Optional[int] = None,
+                          work_dir: Union[str, Path, None] = None, restart: bool = False,
+                          callback: Callback = None, **options: Any) -> ChunkedResult:
+    """Stylise a clip as ``chunks`` parallel renders and join them without visible seams.
+
+    ``executor``: ``"local"`` (worker processes, one per GPU; ``max_parallel`` on CPU),
+    ``"ray"`` (one Ray task per chunk, ``num_gpus=1`` each; ``address`` of the cluster) or an
+    :class:`neuralpaint.sweep.executors.Executor`. ``overlap``: frames each chain runs past a
+    meeting point (default :data:`DEFAULT_OVERLAP`). Other options as
+    :func:`~neuralpaint.video.stylize_video` (``start``/``end`` select the frames to render).
+    The output has the source's frame count and timing (GIF durations, fps, audio).
+    """
+    from .sweep.executors import Executor, make_executor
+    from .video import default_output
+
+    t_run = time.perf_counter()
+    if isinstance(chunks, bool) or not isinstance(chunks, int):
+        raise InputError(f"--chunks must be an integer, got {chunks!r}")
+    overlap = DEFAULT_OVERLAP if overlap is None else overlap
+    if isinstance(overlap, bool) or not isinstance(overlap, int):
+        raise InputError(f"--overlap must be an integer, got {overlap!r}")
+    image_s, video_s, model_s, runtime_s = settings.split(
+        options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
+    input_path = Path(input)
+    if not input_path.exists():
+        raise InputError(f"input {str(input_path)!r} does not exist")
+    out_text = os.fspath(output) if output is not None else os.fspath(default_output(input_path))
+    out_path = Path(out_text)
+    media.output_kind(out_text)
+    if out_path.exists() and out_path.resolve() == input_path.resolve():
+        raise InputError(f"output {str(out_path)!r} is the input; choose another -o")
+    style_list: list[ImageLike] = list(styles) or [media.default_style_path()]
+    style_paths = []
+    for s in style_list:
+        if isinstance(s, np.ndarray):
+            raise InputError("chunked rendering needs style images as files (they go to worker processes)")
+        style_paths.append(str(Path(s).resolve()))
+
+    emit(callback, StageEvent("reading", 0, 1, str(input_path)))
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    n = len(clip.frames)
+    if n == 0:
+        raise InputError(f"input {str(input_path)!r} has no frames")
+    emit(callback, StageEvent("reading", 1, 1, f"{n} frames"))
+    settle = DEFAULT_SETTLE if settle is None else settle
+    chunk_list, seams = plan(n, chunks, overlap, seam, settle)
+
+    # absolute: worker processes and Ray tasks do not share this process's working directory
+    wd = (Path(work_dir) if work_dir is not None else default_work_dir(out_path)).expanduser().resolve()
+    run_options = {k: v for k, v in options.items() if k not in ("start", "end", "audio")}
+    identity = {
+        # content, not mtime: copying or touching the source does not invalidate the chunks
+        "format": PLAN_FORMAT, "input": {k: v for k, v in media.file_identity(input_path).items() if k != "mtime_ns"},
+        "range": [video_s.start, video_s.end], "frames": n, "size": list(clip.size),
+        "styles": [_style_hash(s) for s in style_paths], "chunks": chunks, "overlap": overlap, "seam": seam,
+        "settle": settle if seam == "keyframe" else 0,
+        "settings": {k: v for k, v in settings.as_dict(image_s, video_s, model_s, runtime_s).items()
+                     if k not in ("device", "progress_every", "compile", "audio", "start", "end")},
+    }
+    _open_work_dir(wd, identity, restart)
+    src_dir = wd / "source"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    for t, f in enumerate(clip.frames):
+        p = src_dir / f"frame_{t + 1:05d}.png"
+        if not p.exists():
+            media.save_image(p, f)
+    jobs = []
+    for c in chunk_list:
+        cdir = wd / f"chunk_{c.index + 1:02d}"
+        inp = cdir / "input"
+        inp.mkdir(parents=True, exist_ok=True)
+        for i, t in enumerate(c.frames):
+            _link_or_copy(src_dir / f"frame_{t + 1:05d}.png", inp / f"frame_{i + 1:05d}.png")
+        jobs.append({"index": c.index, "input": str(inp), "styles": style_paths, "output": str(cdir / "out") + "/",
+                     "work_dir": str(cdir / "run"), "options": run_options, "restart": False})
+    atomic.write_text(wd / PLAN, json.dumps({**identity, "plan": [c.to_json() for c in chunk_list],
+                                             "seams": [s.to_json() for s in seams]}, indent=1, default=str))
+
+    own = not isinstance(executor, Executor)
+    ex = make_executor(executor, address=address, max_parallel=max_parallel) if own else executor
+    infos: dict[int, dict[str, Any]] = {}
+    errors: list[str] = []
+    seen_notices: set[str] = set()
+    emit(callback, StageEvent("chunks", 0, len(jobs), ex.describe()))
+    try:
+        for i, outcome in enumerate(ex.map(render_chunk, jobs), 1):
+            idx = outcome.job["index"]
+            c = chunk_list[idx]
+            if outcome.ok:
+                infos[idx] = outcome.value
+                for message in outcome.value.get("notices", []):
+                    if message not in seen_notices:
+                        seen_notices.add(message)
+                        if callback is not None:
+                            callback(Notice(message))
+                        else:
+                            warnings.warn(message, stacklevel=2)
+                msg = f"chunk {idx + 1} (frames {c.first + 1}-{c.last + 1}) {outcome.value['seconds']:.1f}s"
+            else:
+                errors.append(f"chunk {idx + 1} (frames {c.first + 1}-{c.last + 1}) failed: {outcome.error}")
+                msg = errors[-1]
+            emit(callback, StageEvent("chunks", i, len(jobs), msg))
+    finally:
+        if own:
+            ex.close()
+    if errors:
+        raise ChunkError("; ".join(sorted(errors)) + " (finished chunks are kept; re-run to resume)")
+
+    cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def frame_of(ci: int, t: int) -> np.ndarray:
+        key = (ci, t)
+        if key not in cache:
+            pos = chunk_list[ci].position(t)
+            cache[key] = media.load_image(wd / f"chunk_{ci + 1:02d}" / "run" / "frames" / f"frame_{pos + 1:05d}.png")
+        return cache[key]
+
+    frames, prov = assemble(n, chunk_list, seams, frame_of)
+    emit(callback, StageEvent("encoding", 0, 1, str(out_path)))
+    media.write_clip(out_text, frames, clip, audio=video_s.audio)
+    emit(callback, StageEvent("encoding", 1, 1))
+    chunk_json = []
+    for c in chunk_list:
+        d = c.to_json()
+        d.update({k: v for k, v in infos.get(c.index, {}).items() if k not in ("index", "notices")})
+        chunk_json.append(d)
+    return ChunkedResult(output=out_path, work_dir=wd, frames=n, chunks=chunk_json,
+                         seams=[s.to_json() for s in seams], seconds=time.perf_counter() - t_run, provenance=prov)
+
+
+def _open_work_dir(wd: Path, identity: dict[str, Any], restart: bool) -> None:
+    p = wd / PLAN
+    if p.exists():
+        try:
+            old = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        same = isinstance(old, dict) and all(old.get(k) == v for k, v in json.loads(json.dumps(identity, default=str)).items())
+        if restart or not same:
+            if not restart:
+                changed = next((k for k, v in json.loads(json.dumps(identity, default=str)).items()
+                                if not isinstance(old, dict) or old.get(k) != v), "plan")
+                raise ResumeError(f"work dir {str(wd)!r} holds chunks of another render ({changed} changed); "
+                                  f"re-run with --restart to start over, or use another --work-dir")
+            shutil.rmtree(wd)
+    elif wd.exists() and any(wd.iterdir()) and not restart:
+        raise ResumeError(f"work dir {str(wd)!r} is not empty and has no {PLAN}; choose another --work-dir")
+    try:
+        wd.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create work dir {str(wd)!r}: {exc.strerror or exc}") from None
+
+
+__all__ = ["stylize_video_chunked", "ChunkedResult", "ChunkError", "plan", "assemble", "boundaries",
+           "render_chunk", "SEAMS", "DEFAULT_OVERLAP"]
