@@ -227,7 +227,7 @@ def render_chunk(job: dict[str, Any]) -> dict[str, Any]:
 
     res = stylize_video(job["input"], job["styles"], job["output"], work_dir=job["work_dir"],
                         restart=job.get("restart", False), callback=keep_notices, **job["options"])
-    return {"index": job["index"], "frames": res.frames, "seconds": res.seconds,
+    return {"index": job["index"], "rendered": res.frames, "seconds": res.seconds,
             "iterations": sum(r.iterations for r in res.records),
             "optimize_seconds": sum(r.seconds for r in res.records), "notices": notices}
 
@@ -331,6 +331,13 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         raise InputError(f"input {str(input_path)!r} has no frames")
     emit(callback, StageEvent("reading", 1, 1, f"{n} frames"))
     settle = DEFAULT_SETTLE if settle is None else settle
+    if video_s.passes > 1 and seam == "keyframe" and chunks > 1:
+        message = (f"--passes {video_s.passes} with --chunks: later passes revisit each keyframe differently "
+                   f"in its two chunks, so the keyframe joins are no longer exact")
+        if callback is not None:
+            callback(Notice(message))
+        else:
+            warnings.warn(message, stacklevel=2)
     chunk_list, seams = plan(n, chunks, overlap, seam, settle)
 
     # absolute: worker processes and Ray tasks do not share this process's working directory
@@ -437,6 +444,7 @@ def _open_work_dir(wd: Path, identity: dict[str, Any], restart: bool) -> None:
         wd.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create work dir {str(wd)!r}: {exc.strerror or exc}") from None
+    atomic.write_text(p, json.dumps(identity, indent=1, default=str))  # claimed before any other file
 
 
 __all__ = ["stylize_video_chunked", "ChunkedResult", "ChunkError", "plan", "assemble", "boundaries",

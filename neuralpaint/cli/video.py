@@ -58,6 +58,11 @@ def video(
     precision: Precision = DEFAULTS["precision"],
     weights: Weights = DEFAULTS["weights"],
     compile: Compile = DEFAULTS["compile"],
+    chunks: Annotated[int, typer.Option("--chunks", help="Render in N chunks in parallel (one per GPU / Ray task); see docs/sweeps.md.")] = 1,
+    overlap: Annotated[Optional[int], typer.Option("--overlap", help="With --chunks: frames two chains run past their meeting point (cross-faded over twice this) \\[default: 8].")] = None,
+    executor: Annotated[str, typer.Option("--executor", help="With --chunks: local or ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="With --executor ray: the cluster's address \\[default: RAY_ADDRESS, else a local Ray].")] = None,
+    max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="With --chunks: chunks at once \\[default: one per GPU, else 1].")] = None,
     fast: Annotated[Optional[Path], typer.Option("--fast", help="A trained fast network (neuralpaint train): frame-by-frame inference instead of optimisation.")] = None,
     fast_blend: Annotated[bool, typer.Option("--fast-blend/--no-fast-blend", help="With --fast: keep the warped previous output where the flow is reliable (Chen et al. 2017).")] = d(F, "blend"),
     fast_blend_at: Annotated[str, typer.Option("--fast-blend-at", help="With --fast-blend: compose the output images or the network's middle features.")] = d(F, "blend_at"),
@@ -81,6 +86,20 @@ def video(
     options.update(temporal_init=temporal_init, short_term=short_term, long_term=long_term,
                    offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
                    passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
+    if chunks < 1:
+        raise InputError(f"--chunks must be >= 1, got {chunks}")
+    if chunks > 1:
+        from ..chunks import stylize_video_chunked
+
+        with ProgressRenderer(quiet=quiet, label="frame") as progress:
+            cres = stylize_video_chunked(input, style_list, output, chunks=chunks, overlap=overlap,
+                                         executor=executor, address=address, max_parallel=max_parallel,
+                                         work_dir=work_dir, restart=restart, callback=progress, **options)
+        echo(f"{cres.output}  ({cres.frames} frames in {len(cres.chunks)} chunks, {cres.seconds:.1f}s; "
+             f"work folder {cres.work_dir})")
+        return
+    if executor != "local" or address is not None or max_parallel is not None:
+        raise InputError("--executor, --address and --max-parallel need --chunks 2 or more")
     with ProgressRenderer(quiet=quiet, label="frame") as progress:
         res = stylize_video(input, style_list, output, work_dir=work_dir, restart=restart,
                             callback=progress, **options)

@@ -151,7 +151,7 @@ def _is_tuple_option(name: str) -> bool:
     return "tuple[" in FIELDS[name][1]
 
 
-def _check_option_value(err: _Errors, key: str, name: str, value: Any, video: bool) -> None:
+def _check_option_value(err: _Errors, key: str, name: str, value: Any) -> None:
     """Type check, then the settings class's own checks for this one value (names the key)."""
     _check_type(err, key, name, value)
     cls, _ = FIELDS[name]
@@ -307,7 +307,7 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
         key = f"options.{name}"
         _check_name(err, key, name)
         video_only_check(key, name)
-        _check_option_value(err, key, name, value, any_video)
+        _check_option_value(err, key, name, value)
 
     # -- grid
     grid = data.get("grid", {})
@@ -326,7 +326,7 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
         for i, v in enumerate(values):
             if _is_tuple_option(name) and not isinstance(v, list):
                 v = [v]  # grid.offsets = [1, 2] means offsets 1 or 2; [[1], [1, 2]] also works
-            _check_option_value(err, f"{key}[{i}]", name, v, any_video)
+            _check_option_value(err, f"{key}[{i}]", name, v)
             checked.append(v)
         if len({json.dumps(v, sort_keys=True) for v in checked}) != len(checked):
             raise err(f"{key} lists a value twice: {_fmt(values)}")
@@ -344,7 +344,7 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
             video_only_check(key, name)
             if name in grid:
                 raise err(f"{key} is also a [grid] axis; set it in one place")
-            _check_option_value(err, key, name, value, any_video)
+            _check_option_value(err, key, name, value)
         run_sets.append(dict(r))
     if not run_sets:
         run_sets = [{}]

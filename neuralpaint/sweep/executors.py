@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import html
 import io
-import itertools
 import json
 import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .. import atomic
-from .config import Sweep
+from .config import Sweep, _label_value
 from .results import metrics_of
 
 PLOT_METRICS = ("loss", "seconds")
@@ -29,11 +28,9 @@ def _key(v: Any) -> str:
 
 
 def _label(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
     if isinstance(v, (list, tuple)):
         return ",".join(_label(x) for x in v)
-    return str(v)
+    return _label_value(v)
 
 
 def _distinct(records: Sequence[dict[str, Any]], param: str) -> list[Any]:
@@ -72,17 +69,24 @@ def _cell(r: Optional[dict[str, Any]]) -> str:
             f"<div class='v'>{varied}</div><div class='n'>{html.escape(' · '.join(nums))}</div></td>")
 
 
-def contact_sheet(sweep: Sweep, records: Sequence[dict[str, Any]]) -> str:
-    params = list(sweep.parameters)
+def _table(records: Sequence[dict[str, Any]], params: list[str]) -> str:
+    """Rows = values of params[0], columns = combinations of the others (present ones only)."""
     if not params:
         return "<table class='sheet'><tr>" + "".join(_cell(r) for r in records) + "</tr></table>"
     row_param, col_params = params[0], params[1:]
     rows = _distinct(records, row_param)
-    cols = list(itertools.product(*[_distinct(records, p) for p in col_params])) if col_params else [()]
+    cols: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    for r in records:  # only the combinations that exist, in run order
+        v = r.get("varied") or {}
+        c = tuple(v.get(p) for p in col_params)
+        if _key(c) not in seen:
+            seen.add(_key(c))
+            cols.append(c)
     index = {}
     for r in records:
         v = r.get("varied") or {}
-        index[(_key(v.get(row_param)), tuple(_key(v.get(p)) for p in col_params))] = r
+        index[(_key(v.get(row_param)), _key(tuple(v.get(p) for p in col_params)))] = r
     head = "<tr><th>" + html.escape(row_param) + "</th>"
     for c in cols:
         head += "<th>" + html.escape(", ".join(f"{p}={_label(v)}" for p, v in zip(col_params, c))) + "</th>"
@@ -91,9 +95,23 @@ def contact_sheet(sweep: Sweep, records: Sequence[dict[str, Any]]) -> str:
     for rv in rows:
         body += f"<tr><th>{html.escape(_label(rv))}</th>"
         for c in cols:
-            body += _cell(index.get((_key(rv), tuple(_key(x) for x in c))))
+            body += _cell(index.get((_key(rv), _key(c))))
         body += "</tr>"
     return f"<table class='sheet'>{head}{body}</table>"
+
+
+def contact_sheet(sweep: Sweep, records: Sequence[dict[str, Any]]) -> str:
+    """One table per (input, style); inside it, the parameters that vary for that pair."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((str(r.get("input")), str(r.get("style"))), []).append(r)
+    out = []
+    for (inp, style), rs in groups.items():
+        params = [p for p in sweep.parameters if p not in ("input", "style") and len(_distinct(rs, p)) > 1]
+        if len(groups) > 1:
+            out.append(f"<h3>{html.escape(inp)} &middot; {html.escape(style)}</h3>")
+        out.append(_table(rs, params))
+    return "\n".join(out)
 
 
 def _numeric(values: Sequence[Any]) -> bool:
@@ -106,7 +124,7 @@ def plot_parameter(sweep: Sweep, records: Sequence[dict[str, Any]], param: str, 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    done = [r for r in records if r.get("status") == "done"]
+    done = [r for r in records if r.get("status") == "done" and (r.get("varied") or {}).get(param) is not None]
     if not done:
         return None
     metric_names = [m for m in PLOT_METRICS]
@@ -120,19 +138,29 @@ def plot_parameter(sweep: Sweep, records: Sequence[dict[str, Any]], param: str, 
         xs = sorted(xs)
     pos = {(_key(x)): (x if numeric else i) for i, x in enumerate(xs)}
     others = [p for p in sweep.parameters if p != param]
+
+    def short(p: str, v: Any) -> str:
+        return Path(str(v)).name if p in ("input", "style") else _label(v)
+
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in done:
         v = r.get("varied") or {}
-        label = ", ".join(f"{p}={_label(v.get(p))}" for p in others) or param
+        label = ", ".join(f"{p}={short(p, v.get(p))}" for p in others if v.get(p) is not None) or param
         groups.setdefault(label, []).append(r)
+    colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
     fig, axes = plt.subplots(1, len(metric_names), figsize=(4.2 * len(metric_names), 3.4), squeeze=False)
+    handles: dict[str, Any] = {}
     for ax, m in zip(axes[0], metric_names):
-        for label, rs in groups.items():
+        ys_all: list[float] = []
+        for gi, (label, rs) in enumerate(groups.items()):
             pts = sorted(((pos[_key((r.get("varied") or {}).get(param))], metrics_of(r).get(m)) for r in rs),
                          key=lambda p: p[0])
             pts = [(x, y) for x, y in pts if y is not None and math.isfinite(y)]
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+                (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label,
+                                  color=colors[gi % len(colors)], linestyle="-" if gi < len(colors) else "--")
+                handles.setdefault(label, line)
+                ys_all += [p[1] for p in pts]
         ax.set_title(m)
         ax.set_xlabel(param)
         if numeric and all(x > 0 for x in xs) and max(xs) / min(xs) >= 10:
@@ -140,13 +168,16 @@ def plot_parameter(sweep: Sweep, records: Sequence[dict[str, Any]], param: str, 
         if not numeric:
             ax.set_xticks(range(len(xs)))
             ax.set_xticklabels([_label(x) for x in xs], rotation=20)
-        ys = [y for line in ax.get_lines() for y in line.get_ydata()]
-        if ys and min(ys) > 0 and max(ys) / min(ys) >= 100:
+        if ys_all and min(ys_all) > 0 and max(ys_all) / min(ys_all) >= 100:
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
     if len(groups) > 1:
-        axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+        fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", fontsize=7,
+                   ncol=min(3, len(handles)), frameon=False)
+        fig.set_size_inches(fig.get_figwidth(), 3.4 + 0.22 * math.ceil(len(handles) / 3))
+        fig.tight_layout(rect=(0, 0.06 * math.ceil(len(handles) / 3) + 0.02, 1, 1))
+    else:
+        fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
