@@ -299,7 +299,7 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
     The output has the source's frame count and timing (GIF durations, fps, audio).
     """
     from .sweep.executors import Executor, make_executor
-    from .video import default_output
+    from .video import resolve_io
 
     t_run = time.perf_counter()
     if isinstance(chunks, bool) or not isinstance(chunks, int):
@@ -309,15 +309,7 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         raise InputError(f"--overlap must be an integer, got {overlap!r}")
     image_s, video_s, model_s, runtime_s = settings.split(
         options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
-    input_path = Path(input)
-    if not input_path.exists():
-        raise InputError(f"input {str(input_path)!r} does not exist")
-    out_text = os.fspath(output) if output is not None else os.fspath(default_output(input_path))
-    out_path = Path(out_text)
-    media.output_kind(out_text)
-    if out_path.exists() and out_path.resolve() == input_path.resolve():
-        raise InputError(f"output {str(out_path)!r} is the input; choose another -o")
-    style_list: list[ImageLike] = list(styles) or [media.default_style_path()]
+    input_path, out_text, out_path, style_list = resolve_io(input, output, styles)
     style_paths = []
     for s in style_list:
         if isinstance(s, np.ndarray):

@@ -34,7 +34,7 @@ import torch
 import flows
 
 from . import media, settings
-from .api import ImageLike, as_array, random_weights_notice, style_tensors
+from .api import ImageLike, random_weights_notice, style_tensors
 from .device import resolve_device
 from .errors import InputError, NonFiniteLossError
 from .events import FrameDone, FrameStarted, StageEvent, emit
@@ -160,6 +160,24 @@ def default_work_dir(output: Path) -> Path:
     return output.parent / f".{name}.neuralpaint"
 
 
+def resolve_io(input: Union[str, Path], output: Union[str, Path, None],
+               styles: Sequence[ImageLike]) -> tuple[Path, str, Path, list[ImageLike]]:
+    """Check the input, choose the output (text and path) and the styles, before any work.
+
+    The output is kept as text too: a trailing "/" asks for a folder of frames, and Path()
+    would drop it. An output kind we cannot write, or an output equal to the input, fails here.
+    """
+    input_path = Path(input)
+    if not input_path.exists():
+        raise InputError(f"input {str(input_path)!r} does not exist")
+    out_text = os.fspath(output) if output is not None else os.fspath(default_output(input_path))
+    out_path = Path(out_text)
+    media.output_kind(out_text)
+    if out_path.exists() and out_path.resolve() == input_path.resolve():
+        raise InputError(f"output {str(out_path)!r} is the input; choose another -o")
+    return input_path, out_text, out_path, list(styles) or [media.default_style_path()]
+
+
 def _hash_style(style: ImageLike) -> str:
     if isinstance(style, np.ndarray):
         return "array:" + hashlib.sha256(np.ascontiguousarray(style).tobytes()).hexdigest()[:16]
@@ -187,16 +205,7 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
     t_run = time.perf_counter()
     image_s, video_s, model_s, runtime_s = settings.split(
         options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
-    input_path = Path(input)
-    if not input_path.exists():
-        raise InputError(f"input {str(input_path)!r} does not exist")
-    # Kept as text: a trailing "/" asks for a folder of frames, and Path() would drop it.
-    out_text = os.fspath(output) if output is not None else os.fspath(default_output(input_path))
-    out_path = Path(out_text)
-    media.output_kind(out_text)  # an unwritable kind fails before any work
-    if out_path.exists() and input_path.exists() and out_path.resolve() == input_path.resolve():
-        raise InputError(f"output {str(out_path)!r} is the input; choose another -o")
-    style_list: list[ImageLike] = list(styles) or [media.default_style_path()]
+    input_path, out_text, out_path, style_list = resolve_io(input, output, styles)
     device = resolve_device(runtime_s.device)
 
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
