@@ -114,3 +114,18 @@ def test_bf16_autocast_stays_close_to_fp32():
     # Stated tolerance: the final loss of a bf16 run is within 10% of the fp32 run's (2% seen here).
     # Pixels are not compared: the problem is non-convex and the two trajectories part ways.
     assert abs(runs["bf16"].loss - runs["fp32"].loss) <= 0.1 * runs["fp32"].loss
+
+
+def test_style_grams_are_computed_once_per_size_and_reused(monkeypatch):
+    content, style = _images()
+    st = _stylizer(style, size=48, iters=2, window=2)
+    calls = []
+    real = st.vgg.forward
+    monkeypatch.setattr(st.vgg, "forward", lambda x: calls.append(tuple(x.shape)) or real(x))
+    first = st.bank.targets(48)
+    assert st.bank.targets(48) is first  # cached: a video reuses them for every frame
+    style_passes = len(calls)
+    st.run(content)
+    st.run(content)
+    # the two runs only ever pass content-sized images; the style went through the VGG once
+    assert style_passes == 1 and all(shape[-2:] == (40, 48) for shape in calls[1:])
