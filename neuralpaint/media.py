@@ -485,6 +485,13 @@ def read_clip(path: PathLike, size: Optional[int] = None, start: Optional[int] =
 
 # -- Pillow: GIF, APNG, animated WebP, stills ------------------------------------------------
 
+def _check_gif(im: Image.Image, path: Path, kind: str) -> bool:
+    """A ``.gif`` must really be a GIF; returns whether the image is animated."""
+    if kind == "gif" and im.format != "GIF":
+        raise InputError(f"cannot read GIF {_q(path)}: it is a {im.format} file, not a GIF")
+    return bool(getattr(im, "is_animated", False))
+
+
 def _read_pil_clip(path: Path, size: Optional[int], s: int, e: Optional[int], max_pixels: int,
                    kind: str) -> Clip:
     what = "GIF" if kind == "gif" else "image"
@@ -494,9 +501,7 @@ def _read_pil_clip(path: Path, size: Optional[int], s: int, e: Optional[int], ma
         im = _open_pil(path, what, max_pixels)
         try:
             with im:
-                if kind == "gif" and im.format != "GIF":
-                    raise InputError(f"cannot read GIF {_q(path)}: it is a {im.format} file, not a GIF")
-                animated = bool(getattr(im, "is_animated", False))
+                animated = _check_gif(im, path, kind)
                 if kind == "image" and animated and im.format in ("PNG", "WEBP", "GIF"):
                     kind = "gif"
                 loop = im.info.get("loop") if kind == "gif" else None
@@ -802,9 +807,7 @@ def probe_clip(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> ClipInfo:
             im = _open_pil(path, what, max_pixels)
             try:
                 with im:
-                    if kind == "gif" and im.format != "GIF":
-                        raise InputError(f"cannot read GIF {_q(path)}: it is a {im.format} file, not a GIF")
-                    animated = bool(getattr(im, "is_animated", False))
+                    animated = _check_gif(im, path, kind)
                     if kind == "image" and not animated:
                         w, h = im.size[::-1] if _has_rotating_exif(im) else im.size
                         return ClipInfo(kind="image", frame_count=1, size=(h, w))
