@@ -15,7 +15,7 @@ from ..errors import InputError, NonFiniteLossError
 from ..optimize import STOP_NONFINITE
 from . import app
 from .common import ProgressRenderer, check_image_suffix, check_output, echo, existing_file
-from .options import (DEFAULTS, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
+from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Compile, Quiet, Scales, Seed, Size, StyleBlend,
                       StyleScale, StyleWeight, Tol, TvWeight, Weights, image_options)
 
@@ -30,6 +30,7 @@ def image(
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
     init: Init = DEFAULTS["init"],
+    line_search: LineSearch = DEFAULTS["line_search"],
     content_weight: ContentWeight = DEFAULTS["content_weight"],
     style_weight: StyleWeight = DEFAULTS["style_weight"],
     tv_weight: TvWeight = DEFAULTS["tv_weight"],

@@ -18,6 +18,7 @@ Iters = Annotated[int, typer.Option("--iters", help="Iteration cap (per scale; l
 Optimizer = Annotated[str, typer.Option("--optimizer", help="lbfgs or adam.")]
 Lr = Annotated[Optional[float], typer.Option("--lr", help=f"Step size \\[default: {d(I, 'lbfgs_lr')} for lbfgs, {d(I, 'adam_lr')} for adam].")]
 Init = Annotated[str, typer.Option("--init", help="Start from the content, noise or the style.")]
+LineSearch = Annotated[bool, typer.Option("--line-search/--no-line-search", help="Strong-Wolfe line search for L-BFGS (steadier; --no-line-search: one evaluation per iteration, as the Lua code).")]
 ContentWeight = Annotated[float, typer.Option("--content-weight")]
 StyleWeight = Annotated[float, typer.Option("--style-weight")]
 TvWeight = Annotated[float, typer.Option("--tv-weight", help="Total-variation (smoothness) weight.")]
@@ -36,6 +37,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output."
 
 DEFAULTS = {
     "size": d(I, "size"), "iters": d(I, "iters"), "optimizer": d(I, "optimizer"), "init": d(I, "init"),
+    "line_search": d(I, "line_search"),
     "content_weight": d(I, "content_weight"), "style_weight": d(I, "style_weight"),
     "tv_weight": d(I, "tv_weight"), "style_scale": d(I, "style_scale"), "scales": d(I, "scales"),
     "preserve_colors": d(I, "preserve_colors"), "pooling": d(M, "pooling"), "tol": d(I, "tol"),

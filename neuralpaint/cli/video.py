@@ -16,7 +16,7 @@ from ..settings import default as d
 from ..video import stylize_video
 from . import app
 from .common import ProgressRenderer, check_output, echo, existing_file, existing_path, parse_offsets
-from .options import (DEFAULTS, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
+from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, image_options)
 
@@ -44,6 +44,7 @@ def video(
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
     init: Init = DEFAULTS["init"],
+    line_search: LineSearch = DEFAULTS["line_search"],
     content_weight: ContentWeight = DEFAULTS["content_weight"],
     style_weight: StyleWeight = DEFAULTS["style_weight"],
     tv_weight: TvWeight = DEFAULTS["tv_weight"],
