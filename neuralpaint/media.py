@@ -710,6 +710,14 @@ def _frame_rgb(frame: Any) -> np.ndarray:
     return frame.to_ndarray(format="rgb24", **kwargs)
 
 
+def _video_stream(container: Any, path: Path) -> tuple[Any, Optional[Fraction], bool]:
+    """The first video stream of an open container, its exact rate, and whether audio exists."""
+    if not container.streams.video:
+        raise InputError(f"cannot read video {_q(path)}: it has no video stream")
+    vs = container.streams.video[0]
+    return vs, _stream_rate(vs), bool(container.streams.audio)
+
+
 def _read_video(path: Path, size: Optional[int], s: int, e: Optional[int], max_pixels: int) -> Clip:
     container = _open_video(path)
     frames: list[np.ndarray] = []
@@ -722,11 +730,7 @@ def _read_video(path: Path, size: Optional[int], s: int, e: Optional[int], max_p
     reached_end = True
     try:
         with container:
-            if not container.streams.video:
-                raise InputError(f"cannot read video {_q(path)}: it has no video stream")
-            vs = container.streams.video[0]
-            fps = _stream_rate(vs)
-            audio = bool(container.streams.audio)
+            vs, fps, audio = _video_stream(container, path)
             try:
                 sar = vs.sample_aspect_ratio
             except Exception:  # noqa: BLE001
@@ -828,11 +832,7 @@ def probe_clip(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> ClipInfo:
     container = _open_video(path)
     try:
         with container:
-            if not container.streams.video:
-                raise InputError(f"cannot read video {_q(path)}: it has no video stream")
-            vs = container.streams.video[0]
-            fps = _stream_rate(vs)
-            audio = bool(container.streams.audio)
+            vs, fps, audio = _video_stream(container, path)
             n = int(vs.frames or 0)
             rotation = 0
             w, h = vs.codec_context.width, vs.codec_context.height

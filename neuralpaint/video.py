@@ -295,10 +295,18 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
             c_t = content(t)
             target_t = optimised_space(c_t)
             prev = t - d
+            warps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+            def warped_from(s: int) -> tuple[np.ndarray, np.ndarray]:
+                # the init and the temporal term both need frame t−1 warped: warp it once
+                if s not in warps:
+                    warps[s] = source.warp_into(t, s, raw(s))
+                return warps[s]
+
             init: Optional[torch.Tensor] = None
             if p == 0:
                 if i > 0 and video_s.temporal_init:
-                    warped, c = source.warp_into(t, prev, raw(prev))
+                    warped, c = warped_from(prev)
                     w = _to_torch(warped, device)
                     cc = _to_torch(c, device)
                     init = cc * w + (1 - cc) * target_t
@@ -308,7 +316,7 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
                 num, den = x.clone(), torch.ones_like(x[:, :1])
                 for s in (t - 1, t + 1):
                     if 0 <= s < n:
-                        warped, c = source.warp_into(t, s, raw(s))
+                        warped, c = warped_from(s)
                         cc = _to_torch(c, device) * video_s.blend_delta
                         num = num + cc * _to_torch(warped, device)
                         den = den + cc
@@ -320,7 +328,7 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
                     s = t - d * j
                     if not (0 <= s < n) or (p == 0 and i - j < 0):
                         continue
-                    warped, c = source.warp_into(t, s, raw(s))
+                    warped, c = warped_from(s)
                     targets.append(_to_torch(warped, device))
                     weights.append(c)
                 if targets:
