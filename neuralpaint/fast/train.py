@@ -42,7 +42,7 @@ from ..errors import (InputError, NonFiniteLossError, OutOfMemoryError, ResumeEr
 from ..events import Notice, StageEvent, emit
 from ..losses import content_loss, gram, style_loss, tv_loss
 from ..settings import ModelSettings, RuntimeSettings, TrainSettings, as_dict
-from ..vgg import RANDOM_WEIGHTS_NOTICE, VGGFeatures, load_vgg
+from ..vgg import VGGFeatures, load_vgg, resolve_model
 from .checkpoint import load_checkpoint, save_checkpoint
 from .network import TransformNet
 from .regularizers import compound_loss, noise_stability_loss
@@ -242,7 +242,7 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
     overwrite it. ``model``: the VGG loss network (default: ImageNet weights).
     """
     s = settings if settings is not None else TrainSettings()
-    model_s = model if model is not None else ModelSettings()
+    model_s = resolve_model(model if model is not None else ModelSettings(), callback)
     runtime_s = runtime if runtime is not None else RuntimeSettings()
     output = Path(output)
     if output.is_dir():
@@ -278,8 +278,6 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
     dataset = TrainingData.open(data, s.size)
     emit(callback, StageEvent("loading data", 1, 1, f"{len(dataset)} images"))
 
-    if model_s.weights == "random":
-        emit(callback, Notice(RANDOM_WEIGHTS_NOTICE))
     lossnet = LossNetwork.create(style_img, s, model_s, device, runtime_s.channels_last, precision)
     net = new_network(s.seed).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
