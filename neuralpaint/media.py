@@ -887,6 +887,21 @@ def output_kind(path: PathLike) -> str:
         f"{', '.join(sorted(VIDEO_SUFFIXES))} or a folder{hint}")
 
 
+def planned_files(path: PathLike, n: int) -> list[Path]:
+    """What :func:`write_clip` of ``n`` frames to ``path`` creates: the file, or the folder and
+    each of its ``frame_%05d.png`` (checked against the inputs before any work, see guard)."""
+    text = os.fspath(path)
+    if output_kind(text) != "folder":
+        return [Path(text)]
+    folder = Path(text)
+    return [folder] + [folder / folder_frame_name(i) for i in range(n)]
+
+
+def folder_frame_name(index: int) -> str:
+    """Name of the 0-based frame ``index`` in a folder output."""
+    return f"frame_{index + 1:05d}.png"
+
+
 def _check_frames(frames: Sequence[np.ndarray], path: Path) -> tuple[int, int]:
     if frames is None or len(frames) == 0:
         raise InputError(f"cannot write {_q(path)}: there are no frames")
@@ -977,7 +992,7 @@ def _write_folder(path: Path, frames: Sequence[np.ndarray], progress: Progress) 
         raise InputError(f"cannot create folder {_q(path)}: {exc.strerror or exc}") from None
     total = len(frames)
     for i, f in enumerate(frames, 1):
-        save_image(path / f"frame_{i:05d}.png", f)
+        save_image(path / folder_frame_name(i - 1), f)
         if progress is not None:
             progress(i, total)
 
