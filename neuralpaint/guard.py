@@ -138,6 +138,13 @@ def _flat(frames: Sequence[Any]) -> Optional[np.ndarray]:
     return ref
 
 
+def check_finite(t: Any, what: str, advice: str) -> None:
+    """BadResultError when the float tensor/array ``t`` holds NaN or inf."""
+    a = t.detach().float().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise BadResultError(f"{what} holds NaN or infinite values; {advice}")
+
+
 def check_result(frames: Sequence[Any], sources: Sequence[np.ndarray], what: str, advice: str) -> None:
     """Refuse a result (uint8 frames or float tensors) that holds NaN/inf, or is one flat colour
     over every frame while its source frames are not (a blank source may give a blank result).
@@ -145,9 +152,7 @@ def check_result(frames: Sequence[Any], sources: Sequence[np.ndarray], what: str
     ``what`` names the result ("the output of fast model 'm.pt'"), ``advice`` the way out.
     """
     for f in frames:
-        a = _hwc(f)
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise BadResultError(f"{what} holds NaN or infinite values; {advice}")
+        check_finite(f, what, advice)
     colour = _flat(frames)
     if colour is not None and _flat(sources) is None:
         value = ",".join(f"{float(v):g}" for v in colour)
@@ -156,4 +161,4 @@ def check_result(frames: Sequence[Any], sources: Sequence[np.ndarray], what: str
 
 
 __all__ = ["BadResultError", "must_exist", "reading", "conflict", "check_write", "check_writes",
-           "check_result"]
+           "check_finite", "check_result"]

@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 import urllib.error
+import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -180,9 +181,31 @@ def safe_load(path: str | os.PathLike, what: str, hint: str = "") -> object:
     if p.is_dir():
         raise WeightsError(f"{what} {str(p)!r} is a directory, not a file")
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        # torch warns about unusual pickle protocols on stderr: our one error line says it all
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError (zip), EOFError, ...
         raise WeightsError(f"refused to load {what} {str(p)!r}: {describe_load_failure(exc)}") from None
+    bad = first_non_finite(obj)
+    if bad is not None:
+        raise WeightsError(f"refused to load {what} {str(p)!r}: {bad} holds NaN or infinite values "
+                           f"(a diverged training run?); use another file")
+    return obj
+
+
+def first_non_finite(obj: object, prefix: str = "") -> str | None:
+    """The key path of the first floating tensor in ``obj`` (nested dicts/lists) with NaN/inf."""
+    if isinstance(obj, torch.Tensor):
+        if obj.is_floating_point() and not bool(torch.isfinite(obj).all()):
+            return prefix or "a tensor"
+        return None
+    items = obj.items() if isinstance(obj, Mapping) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for k, v in items:
+        found = first_non_finite(v, f"{prefix}.{k}" if prefix else str(k))
+        if found is not None:
+            return found
+    return None
 
 
 def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
