@@ -64,12 +64,16 @@ def _int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> 
     if value < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
-        text = str(value) if value < 10**12 else f"{str(value)[:12]}… ({len(str(value))} digits)"
+        # repeated whole up to 24 digits (a 64-bit seed has 20), shortened beyond
+        text = str(value) if value < 10**24 else f"{str(value)[:12]}… ({len(str(value))} digits)"
         raise InputError(f"{name} must be <= {maximum}, got {text}")
 
 
 #: Largest long side accepted: a 16384-px VGG-19 pass needs far more memory than any GPU has.
 MAX_SIZE = 16384
+
+#: Largest seed: torch's generators take 64-bit seeds (a larger one was a traceback).
+MAX_SEED = 2**64 - 1
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -208,7 +212,7 @@ class ImageSettings:
                 f"--scales {self.scales} makes the coarsest scale smaller than 16 px at --size {self.size}")
         _finite("tol", self.tol, nonneg=True)
         _int("window", self.window, minimum=1)
-        _int("seed", self.seed, minimum=0)
+        _int("seed", self.seed, minimum=0, maximum=MAX_SEED)
         _finite("noise_std", self.noise_std, nonneg=True)
 
     @property
@@ -422,7 +426,7 @@ class TrainSettings:
             _choice("style layer", layer, tuple(VGG19_LAYERS))
         if self.style_size is not None:
             _int("style-size", self.style_size, minimum=16)
-        _int("seed", self.seed, minimum=0)
+        _int("seed", self.seed, minimum=0, maximum=MAX_SEED)
         _int("checkpoint-every", self.checkpoint_every, minimum=1)
         _int("sample-every", self.sample_every, minimum=0)
 
