@@ -125,6 +125,16 @@ def _reason(exc: BaseException) -> str:
     return f"corrupt or unsupported data ({type(exc).__name__}: {text})"
 
 
+def _missing_clip(path: Path) -> None:
+    """Why a clip path that does not "exist" cannot be read: missing, or a symbolic-link loop."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise InputError(f"cannot read clip {_q(path)}: no such file or folder") from None
+    except OSError as exc:
+        raise InputError(f"cannot read clip {_q(path)}: {exc.strerror or exc}") from None
+
+
 def _check_file(path: Path, what: str) -> None:
     """Missing file, a directory or an empty file -> InputError."""
     try:
@@ -473,7 +483,7 @@ def read_clip(path: PathLike, size: Optional[int] = None, start: Optional[int] =
     size = _check_size(size)
     s, e = _check_range(start, end)
     if not path.exists():
-        raise InputError(f"cannot read clip {_q(path)}: no such file or folder")
+        _missing_clip(path)
     kind = _detect_kind(path)
     if kind == "folder":
         return _read_folder(path, size, s, e, max_pixels)
@@ -789,7 +799,7 @@ def probe_clip(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> ClipInfo:
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"cannot read clip {_q(path)}: no such file or folder")
+        _missing_clip(path)
     kind = _detect_kind(path)
     if kind == "folder":
         files = _folder_files(path)

@@ -27,6 +27,7 @@ from typing import Iterable, Mapping
 import torch
 from torch import nn
 
+from . import guard
 from .errors import InputError, WeightsError
 from .settings import IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, VGG19_URL, ModelSettings
 
@@ -177,7 +178,10 @@ def safe_load(path: str | os.PathLike, what: str, hint: str = "") -> object:
     that names ``what`` and the file. The one place the project loads a checkpoint."""
     p = Path(path)
     if not p.exists():
-        raise WeightsError(f"{what} {str(p)!r} does not exist{hint}")
+        try:
+            guard.must_exist(p, what)  # a symbolic-link loop, a broken link, unreadable: say which
+        except InputError as exc:
+            raise WeightsError(f"{exc}{hint if 'does not exist' in str(exc) else ''}") from None
     if p.is_dir():
         raise WeightsError(f"{what} {str(p)!r} is a directory, not a file")
     try:

@@ -168,8 +168,7 @@ def resolve_io(input: Union[str, Path], output: Union[str, Path, None],
     would drop it. An output kind we cannot write, or an output equal to the input, fails here.
     """
     input_path = Path(input)
-    if not input_path.exists():
-        raise InputError(f"input {str(input_path)!r} does not exist")
+    guard.must_exist(input_path, "input")
     out_text = os.fspath(output) if output is not None else os.fspath(default_output(input_path))
     out_path = Path(out_text)
     media.output_kind(out_text)

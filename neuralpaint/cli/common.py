@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
+from .. import guard
 from ..errors import InputError
 from ..events import FrameDone, FrameStarted, IterationEvent, Notice, ScaleDone, StageEvent
 
@@ -57,16 +58,14 @@ def parse_float_list(text: Optional[str], option: str) -> Optional[tuple[float, 
 
 
 def existing_file(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise InputError(f"{what} {str(path)!r} does not exist")
+    guard.must_exist(path, what)  # missing, a symbolic-link loop, ...
     if path.is_dir():
         raise InputError(f"{what} {str(path)!r} is a directory, expected a file")
     return path
 
 
 def existing_path(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise InputError(f"{what} {str(path)!r} does not exist")
+    guard.must_exist(path, what)
     return path
 
 
