@@ -690,6 +690,14 @@ def _stream_rate(vs: Any) -> Optional[Fraction]:
     return None
 
 
+def _display_size(w: int, h: int, sar: Optional[Fraction]) -> tuple[int, int]:
+    """Width and height after non-square pixels are made square (what _upright will produce,
+    up to the rotation, which keeps the pixel count): the pixel limit applies to this size."""
+    if sar is not None and sar > 0 and sar != 1:
+        w = max(1, int(round(w * sar)))
+    return w, h
+
+
 def _upright(arr: np.ndarray, rotation: int, sar: Optional[Fraction]) -> np.ndarray:
     if sar is not None and sar > 0 and sar != 1:
         h, w = arr.shape[:2]
@@ -746,13 +754,13 @@ def _read_video(path: Path, size: Optional[int], s: int, e: Optional[int], max_p
             except Exception:  # noqa: BLE001
                 sar = None
             w, h = vs.codec_context.width, vs.codec_context.height
-            if w and h:
-                _check_pixels(path, "video", w, h, max_pixels)
+            if w and h:  # the limit applies to the decoded size: a pixel aspect ratio stretches it
+                _check_pixels(path, "video", *_display_size(w, h, sar), max_pixels)
             vs.thread_type = "AUTO"
             for frame in container.decode(vs):
                 idx += 1
                 if idx == 1:
-                    _check_pixels(path, "video", frame.width, frame.height, max_pixels)
+                    _check_pixels(path, "video", *_display_size(frame.width, frame.height, sar), max_pixels)
                     rotation = _frame_rotation(frame)
                 if e is not None and idx > e:
                     reached_end = False
@@ -850,10 +858,8 @@ def probe_clip(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> ClipInfo:
             if first is None:
                 raise InputError(f"cannot read video {_q(path)}: it has no frames")
             rotation = _frame_rotation(first)
-            w, h = first.width, first.height
-            sar = vs.sample_aspect_ratio
-            if sar and sar > 0 and sar != 1:
-                w = max(1, int(round(w * sar)))
+            w, h = _display_size(first.width, first.height, vs.sample_aspect_ratio)
+            _check_pixels(path, "video", w, h, max_pixels)
             if n <= 0:
                 container.seek(0)
                 n = sum(1 for p in container.demux(vs) if p.size)

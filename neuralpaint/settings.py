@@ -206,6 +206,12 @@ class ImageSettings:
             if sum(self.style_blend) <= 0:
                 raise InputError(f"style-blend weights must not all be 0, got {self.style_blend!r}")
         _finite("style-scale", self.style_scale, positive=True)
+        # the long-side limit holds for the style too, at the size it is painted at
+        if self.size * float(self.style_scale) > MAX_SIZE:
+            raise InputError(
+                f"style-scale {self.style_scale!r} at size {self.size} would paint the style at "
+                f"{self.size * float(self.style_scale):.0f} px, more than the limit of {MAX_SIZE}; lower "
+                f"--style-scale")
         _int("scales", self.scales, minimum=1)
         if self.size < 16 * 2 ** (self.scales - 1):  # integers: no float overflow for huge values
             raise InputError(

@@ -160,6 +160,15 @@ def test_pixel_aspect_ratio_counts_toward_the_pixel_limit(cli, work):
     assert list((work / "out").iterdir()) == []
 
 
+def test_style_scale_counts_toward_the_size_limit(cli, work):
+    # (written with its fix: before it, this asked for a 32000x32000 style tensor, 12 GB)
+    line = error_line(cli("image", work / "style.png", work / "style.png", "-o", work / "out" / "x.png",
+                          *FAST, "--style-scale", "2000"))
+    assert re.search(r"style-scale 2000\.0 at size 16 would paint the style at 32000 px, more than the "
+                     r"limit of 16384", line), line
+    assert list((work / "out").iterdir()) == []
+
+
 # ----------------------------------------------------------------------------------------------
 # 5 and 8: a damaged run folder names the file and the way out; absurd seeds
 # ----------------------------------------------------------------------------------------------
