@@ -319,13 +319,13 @@ def test_symlink_loop_is_named_as_such(cli, work):
 def test_ctrl_c_after_the_result_is_written_exits_0(cli, work, monkeypatch):
     import neuralpaint.cli.image as image_cmd
 
-    real = image_cmd.echo
+    real = image_cmd.done
 
-    def echo_then_ctrl_c(message: str) -> None:
+    def done_then_ctrl_c(message: str) -> None:
         real(message)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(image_cmd, "echo", echo_then_ctrl_c)
+    monkeypatch.setattr(image_cmd, "done", done_then_ctrl_c)
     dest = work / "out" / "x.png"
     r = cli("image", work / "style.png", work / "style.png", "-o", dest, *FAST)
     assert r.code == 0 and str(dest) in r.out and "error:" not in r.err, r

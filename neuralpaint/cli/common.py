@@ -181,5 +181,19 @@ def echo(message: str) -> None:
     print(message, file=sys.stdout, flush=True)
 
 
+class _Completion:
+    done = False
+
+
+completion = _Completion()
+
+
+def done(message: str) -> None:
+    """The command's last result line: its work is complete and written. A Ctrl-C from here on
+    loses nothing, so :func:`neuralpaint.cli.main` then exits 0 instead of 130."""
+    completion.done = True
+    echo(message)
+
+
 def elapsed_since(t0: float) -> str:
     return f"{time.perf_counter() - t0:.1f}s"

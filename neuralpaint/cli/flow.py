@@ -24,7 +24,7 @@ from ..events import StageEvent
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from . import app
-from .common import ProgressRenderer, echo, elapsed_since, existing_path, parse_offsets
+from .common import ProgressRenderer, done, elapsed_since, existing_path, parse_offsets
 
 
 @app.command("flow", no_args_is_help=True, help="Compute the optical flow of a clip: .flo files, reliability and colour PNGs.")
@@ -57,4 +57,4 @@ def flow(
 
         written = flows.export_clip(clip.frames, output, method=method, offsets=js, progress=report)
     pairs = sum(1 for p in written if p.name.startswith("backward_"))
-    echo(f"wrote {len(written)} files ({pairs} frame pairs, {method}) to {str(output)!r} in {elapsed_since(t0)}")
+    done(f"wrote {len(written)} files ({pairs} frame pairs, {method}) to {str(output)!r} in {elapsed_since(t0)}")

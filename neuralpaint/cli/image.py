@@ -14,7 +14,7 @@ from ..api import stylize_image_full
 from ..errors import InputError, NonFiniteLossError
 from ..optimize import STOP_NONFINITE
 from . import app
-from .common import ProgressRenderer, check_image_suffix, check_output, echo, existing_file
+from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file
 from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Compile, Quiet, Scales, Seed, Size, StyleBlend,
                       StyleScale, StyleWeight, Tol, TvWeight, Weights, image_options)
@@ -75,7 +75,7 @@ def _paint(content: Path, styles: list[Path], out: Path, fast: Optional[Path], s
         from ..fast.infer import stylize_image_file
 
         stylize_image_file(fast, content, out, size=size, device=resolve_device(device))
-        echo(f"{out}  (fast network {fast.name})")
+        done(f"{out}  (fast network {fast.name})")
         return
     options = image_options(values)
     with ProgressRenderer(quiet=quiet) as progress:
@@ -92,4 +92,4 @@ def _paint(content: Path, styles: list[Path], out: Path, fast: Optional[Path], s
             f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
             f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
             f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
-    echo(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")
+    done(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")

@@ -16,7 +16,7 @@ from ..settings import TrainSettings as T
 from ..settings import build
 from ..settings import default as d
 from . import app
-from .common import ProgressRenderer, check_output, echo, existing_file, existing_path
+from .common import ProgressRenderer, check_output, done, existing_file, existing_path
 
 MODEL_SUFFIXES = (".pt", ".pth")
 
@@ -92,8 +92,8 @@ def train_command(
         res = train(style, data, output, train_s, callback=progress, resume=not restart,
                     model=model_s, runtime=runtime_s)
     if res.start_step >= res.step:
-        echo(f"{res.path}  (already trained: {res.step} steps)")
+        done(f"{res.path}  (already trained: {res.step} steps)")
         return
     losses = ", ".join(f"{k} {v:.3g}" for k, v in res.losses.items())
     resumed = f", resumed at {res.start_step}" if res.start_step else ""
-    echo(f"{res.path}  ({res.step} steps{resumed}, {res.seconds:.1f}s, {losses})")
+    done(f"{res.path}  ({res.step} steps{resumed}, {res.seconds:.1f}s, {losses})")
