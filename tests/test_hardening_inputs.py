@@ -87,6 +87,16 @@ def test_flow_output_inside_the_input_folder_is_refused(cli, work):
     assert sorted(p.name for p in (work / "shots").iterdir()) == before
 
 
+def test_outputs_inside_an_input_folder_are_refused(cli, work):
+    before = digest(work)
+    line = error_line(cli("train", work / "style.png", "--data", work / "shots", "-o", work / "shots" / "m.pt",
+                          "--weights", "random", "--steps", "1", "-q"))
+    assert re.search(r"m\.pt': it lies inside the input folder '.*shots'", line), line
+    line = error_line(cli("video", work / "shots", work / "style.png", "-o", work / "shots" / "x.gif", *VFAST))
+    assert "lies inside the input folder" in line, line
+    assert digest(work) == before
+
+
 # ----------------------------------------------------------------------------------------------
 # 3: every input is read and checked before a run folder exists
 # ----------------------------------------------------------------------------------------------

@@ -84,6 +84,8 @@ def check_output(output: Path, inputs: Sequence[Path], *, folder_ok: bool = True
             pass
         if output.resolve() == p.resolve():
             raise InputError(f"output {str(output)!r} is the same file as the input; choose another -o")
+    with guard.reading(*[(p, "input") for p in inputs]):
+        guard.check_write(output)  # nor inside an input folder (frames, training data)
     if output.is_dir() and (not folder_ok or output.suffix.lower() in _FILE_ONLY_SUFFIXES):
         raise InputError(f"output {str(output)!r} is an existing folder; give a file name with -o")
     parent = output.parent if str(output.parent) else Path(".")

@@ -8,6 +8,7 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
+from .. import guard
 from ..errors import InputError
 from ..fast.train import CheckpointSaved, SampleSaved, TrainStep, train
 from ..settings import ModelSettings as M
@@ -88,7 +89,8 @@ def train_command(
     train_s = build(T, options)
     model_s = build(M, {"weights": weights, "pooling": pooling})
     runtime_s = build(R, {"device": device, "precision": precision})
-    with TrainProgress(quiet=quiet) as progress:
+    with guard.reading((style, "style image"), (data, "training data"), (weights, "weights file")), \
+            TrainProgress(quiet=quiet) as progress:
         res = train(style, data, output, train_s, callback=progress, resume=not restart,
                     model=model_s, runtime=runtime_s)
     if res.start_step >= res.step:
