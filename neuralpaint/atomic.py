@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from . import guard
 from .errors import InputError
 
 
@@ -26,6 +27,7 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     permission denied) becomes an :class:`InputError` naming the destination.
     """
     dest = Path(dest)
+    guard.check_write(dest)  # never over an input of the running command (the last line of defence)
     folder = dest.parent if str(dest.parent) else Path(".")
     sfx = suffix if suffix is not None else dest.suffix
     try:

@@ -51,6 +51,7 @@ the time to read its frames.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -62,7 +63,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from . import atomic, media, settings
+from . import atomic, guard, media, settings
 from .api import ImageLike
 from .errors import InputError, NeuralPaintError, ResumeError
 from .events import Notice, StageEvent, emit
@@ -299,8 +300,8 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
     :func:`~neuralpaint.video.stylize_video` (``start``/``end`` select the frames to render).
     The output has the source's frame count and timing (GIF durations, fps, audio).
     """
-    from .sweep.executors import Executor, make_executor
-    from .video import resolve_io
+    from .sweep.executors import Executor
+    from .video import input_roles, resolve_io
 
     t_run = time.perf_counter()
     if isinstance(chunks, bool) or not isinstance(chunks, int):
@@ -318,6 +319,34 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         if isinstance(s, np.ndarray):
             raise InputError("chunked rendering needs style images as files (they go to worker processes)")
         style_paths.append(str(Path(s).resolve()))
+    stack = contextlib.ExitStack()
+    stack.enter_context(guard.reading(*input_roles(input_path, style_list, model_s)))
+    own = not isinstance(executor, Executor)
+    try:
+        return _run_chunked(stack, input_path, out_text, out_path, style_paths, chunks, overlap, seam, settle,
+                            executor, own, address, max_parallel, work_dir, restart, callback, options,
+                            image_s, video_s, model_s, runtime_s, t_run)
+    finally:
+        stack.close()
+
+
+def _check_inputs(style_paths: Sequence[str], image_s: ImageSettings, model_s: ModelSettings) -> None:
+    """Read every style and the weights here, before the work folder exists: the workers would
+    only fail later, leaving a work folder that blocks the repaired command."""
+    from .api import style_tensors
+    from .vgg import load_vgg
+
+    style_tensors(list(style_paths), image_s.size, image_s.style_scale)
+    load_vgg(model_s, ["relu5_1"], "cpu", channels_last=False)
+
+
+def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, out_path: Path,
+                 style_paths: list[str], chunks: int, overlap: int, seam: str, settle: Optional[int],
+                 executor: Any, own: bool, address: Optional[str], max_parallel: Optional[int],
+                 work_dir: Union[str, Path, None], restart: bool, callback: Callback, options: dict[str, Any],
+                 image_s: ImageSettings, video_s: VideoSettings, model_s: ModelSettings,
+                 runtime_s: RuntimeSettings, t_run: float) -> ChunkedResult:
+    from .sweep.executors import make_executor
 
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
     clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
@@ -334,6 +363,7 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         else:
             warnings.warn(message, stacklevel=2)
     chunk_list, seams = plan(n, chunks, overlap, seam, settle)
+    _check_inputs(style_paths, image_s, model_s)
 
     # absolute: worker processes and Ray tasks do not share this process's working directory
     wd = (Path(work_dir) if work_dir is not None else default_work_dir(out_path)).expanduser().resolve()
@@ -347,6 +377,11 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         "settings": {k: v for k, v in settings.as_dict(image_s, video_s, model_s, runtime_s).items()
                      if k not in ("device", "progress_every", "compile", "audio", "start", "end")},
     }
+    guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n)] + [(wd, "--work-dir")])
+    # the executor is made (and its options checked) before the work folder too
+    ex = make_executor(executor, address=address, max_parallel=max_parallel) if own else executor
+    if own:
+        stack.callback(ex.close)
     _open_work_dir(wd, identity, restart)
     src_dir = wd / "source"
     src_dir.mkdir(parents=True, exist_ok=True)
@@ -366,33 +401,28 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
     atomic.write_text(wd / PLAN, json.dumps({**identity, "plan": [c.to_json() for c in chunk_list],
                                              "seams": [s.to_json() for s in seams]}, indent=1, default=str))
 
-    own = not isinstance(executor, Executor)
-    ex = make_executor(executor, address=address, max_parallel=max_parallel) if own else executor
     infos: dict[int, dict[str, Any]] = {}
     errors: list[str] = []
     seen_notices: set[str] = set()
     emit(callback, StageEvent("chunks", 0, len(jobs), ex.describe()))
-    try:
-        for i, outcome in enumerate(ex.map(render_chunk, jobs), 1):
-            idx = outcome.job["index"]
-            c = chunk_list[idx]
-            if outcome.ok:
-                infos[idx] = outcome.value
-                for message in outcome.value.get("notices", []):
-                    if message not in seen_notices:
-                        seen_notices.add(message)
-                        if callback is not None:
-                            callback(Notice(message))
-                        else:
-                            warnings.warn(message, stacklevel=2)
-                msg = f"chunk {idx + 1} (frames {c.first + 1}-{c.last + 1}) {outcome.value['seconds']:.1f}s"
-            else:
-                errors.append(f"chunk {idx + 1} (frames {c.first + 1}-{c.last + 1}) failed: {outcome.error}")
-                msg = errors[-1]
-            emit(callback, StageEvent("chunks", i, len(jobs), msg))
-    finally:
-        if own:
-            ex.close()
+    # (the executor is closed by the caller's ExitStack)
+    for i, outcome in enumerate(ex.map(render_chunk, jobs), 1):
+        idx = outcome.job["index"]
+        c = chunk_list[idx]
+        if outcome.ok:
+            infos[idx] = outcome.value
+            for message in outcome.value.get("notices", []):
+                if message not in seen_notices:
+                    seen_notices.add(message)
+                    if callback is not None:
+                        callback(Notice(message))
+                    else:
+                        warnings.warn(message, stacklevel=2)
+            msg = f"chunk {idx + 1} (frames {c.first + 1}-{c.last + 1}) {outcome.value['seconds']:.1f}s"
+        else:
+            errors.append(f"chunk {idx + 1} (frames {c.first + 1}-{c.last + 1}) failed: {outcome.error}")
+            msg = errors[-1]
+        emit(callback, StageEvent("chunks", i, len(jobs), msg))
     if errors:
         raise ChunkError("; ".join(sorted(errors)) + " (finished chunks are kept; re-run to resume)")
 
@@ -406,6 +436,8 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         return cache[key]
 
     frames, prov = assemble(n, chunk_list, seams, frame_of)
+    guard.check_result(frames, clip.frames, f"the chunked render in {str(wd)!r}",
+                       "check the style and --weights, then re-run with --restart")
     emit(callback, StageEvent("encoding", 0, 1, str(out_path)))
     media.write_clip(out_text, frames, clip, audio=video_s.audio)
     emit(callback, StageEvent("encoding", 1, 1))

@@ -60,7 +60,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from . import atomic, media, report, settings
+from . import atomic, guard, media, report, settings
 from .errors import InputError
 from .events import StageEvent, emit
 from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, check_offsets, warping_errors
@@ -306,6 +306,18 @@ def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_d
     the settings classes, e.g. ``size=64, iters=20, weights="random"``; ``passes`` is the number
     of passes of ``multipass``), measure them and write ``compare.json`` and ``report.html``
     into ``out_dir`` (default ``<input>_compare`` beside the input)."""
+    roles = [(input, "input"), (style, "style image"), (fast_model, "fast model"),
+             (options.get("weights"), "weights file")]
+    with guard.reading(*roles):
+        return _compare(input, style, out_dir, methods=methods, fast_model=fast_model, fast_steps=fast_steps,
+                        eval_offsets=eval_offsets, eval_flow=eval_flow, restart=restart,
+                        write_report=write_report, callback=callback, **options)
+
+
+def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Union[str, Path, None],
+             *, methods: Union[str, Sequence[str]], fast_model: Union[str, Path, None], fast_steps: int,
+             eval_offsets: Sequence[int], eval_flow: Optional[str], restart: bool, write_report: bool,
+             callback: Callback, **options: Any) -> CompareResult:
     input_path = Path(input)
     if not input_path.exists():
         raise InputError(f"input {str(input_path)!r} does not exist")
@@ -337,8 +349,11 @@ def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_d
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {str(out)!r} exists and is not a folder")
     fast_path = Path(fast_model) if fast_model is not None else None
-    if fast_path is not None and not fast_path.is_file():
-        raise InputError(f"fast model {str(fast_path)!r} does not exist")
+    if fast_path is not None:
+        if not fast_path.is_file():
+            raise InputError(f"fast model {str(fast_path)!r} does not exist")
+        from .fast.checkpoint import load_checkpoint
+        load_checkpoint(fast_path)  # refused here, before any folder exists, not after other methods ran
 
     from .device import resolve_device
     device = resolve_device(runtime_s.device)
@@ -348,12 +363,14 @@ def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_d
     if not source:
         raise InputError(f"input {str(input_path)!r} has no frames")
     emit(callback, StageEvent("reading", 1, 1, f"{len(source)} frames {source[0].shape[1]}x{source[0].shape[0]}"))
-    out.mkdir(parents=True, exist_ok=True)
 
-    # The loss network first: it also warms the convolutions up at the working size, so that the
-    # first method does not pay the one-time setup cost (oneDNN primitives, allocations) alone.
+    # The loss network first (it reads the style and the weights, so both are checked before the
+    # folder exists); it also warms the convolutions up at the working size, so that the first
+    # method does not pay the one-time setup cost (oneDNN primitives, allocations) alone.
     meter = LossMeter(style_path, model_s, image_s, device)
     meter.warm_up(source[0])
+    guard.check_write(out)
+    out.mkdir(parents=True, exist_ok=True)
 
     results: dict[str, MethodResult] = {}
     model_for_fast: Any = fast_path

@@ -125,6 +125,16 @@ def _reason(exc: BaseException) -> str:
     return f"corrupt or unsupported data ({type(exc).__name__}: {text})"
 
 
+def _missing_clip(path: Path) -> None:
+    """Why a clip path that does not "exist" cannot be read: missing, or a symbolic-link loop."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise InputError(f"cannot read clip {_q(path)}: no such file or folder") from None
+    except OSError as exc:
+        raise InputError(f"cannot read clip {_q(path)}: {exc.strerror or exc}") from None
+
+
 def _check_file(path: Path, what: str) -> None:
     """Missing file, a directory or an empty file -> InputError."""
     try:
@@ -473,7 +483,7 @@ def read_clip(path: PathLike, size: Optional[int] = None, start: Optional[int] =
     size = _check_size(size)
     s, e = _check_range(start, end)
     if not path.exists():
-        raise InputError(f"cannot read clip {_q(path)}: no such file or folder")
+        _missing_clip(path)
     kind = _detect_kind(path)
     if kind == "folder":
         return _read_folder(path, size, s, e, max_pixels)
@@ -680,6 +690,14 @@ def _stream_rate(vs: Any) -> Optional[Fraction]:
     return None
 
 
+def _display_size(w: int, h: int, sar: Optional[Fraction]) -> tuple[int, int]:
+    """Width and height after non-square pixels are made square (what _upright will produce,
+    up to the rotation, which keeps the pixel count): the pixel limit applies to this size."""
+    if sar is not None and sar > 0 and sar != 1:
+        w = max(1, int(round(w * sar)))
+    return w, h
+
+
 def _upright(arr: np.ndarray, rotation: int, sar: Optional[Fraction]) -> np.ndarray:
     if sar is not None and sar > 0 and sar != 1:
         h, w = arr.shape[:2]
@@ -736,13 +754,13 @@ def _read_video(path: Path, size: Optional[int], s: int, e: Optional[int], max_p
             except Exception:  # noqa: BLE001
                 sar = None
             w, h = vs.codec_context.width, vs.codec_context.height
-            if w and h:
-                _check_pixels(path, "video", w, h, max_pixels)
+            if w and h:  # the limit applies to the decoded size: a pixel aspect ratio stretches it
+                _check_pixels(path, "video", *_display_size(w, h, sar), max_pixels)
             vs.thread_type = "AUTO"
             for frame in container.decode(vs):
                 idx += 1
                 if idx == 1:
-                    _check_pixels(path, "video", frame.width, frame.height, max_pixels)
+                    _check_pixels(path, "video", *_display_size(frame.width, frame.height, sar), max_pixels)
                     rotation = _frame_rotation(frame)
                 if e is not None and idx > e:
                     reached_end = False
@@ -789,7 +807,7 @@ def probe_clip(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> ClipInfo:
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"cannot read clip {_q(path)}: no such file or folder")
+        _missing_clip(path)
     kind = _detect_kind(path)
     if kind == "folder":
         files = _folder_files(path)
@@ -840,10 +858,8 @@ def probe_clip(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> ClipInfo:
             if first is None:
                 raise InputError(f"cannot read video {_q(path)}: it has no frames")
             rotation = _frame_rotation(first)
-            w, h = first.width, first.height
-            sar = vs.sample_aspect_ratio
-            if sar and sar > 0 and sar != 1:
-                w = max(1, int(round(w * sar)))
+            w, h = _display_size(first.width, first.height, vs.sample_aspect_ratio)
+            _check_pixels(path, "video", w, h, max_pixels)
             if n <= 0:
                 container.seek(0)
                 n = sum(1 for p in container.demux(vs) if p.size)
@@ -885,6 +901,21 @@ def output_kind(path: PathLike) -> str:
     raise InputError(
         f"cannot write {_q(text)}: unknown suffix {p.suffix!r}; use .gif, "
         f"{', '.join(sorted(VIDEO_SUFFIXES))} or a folder{hint}")
+
+
+def planned_files(path: PathLike, n: int) -> list[Path]:
+    """What :func:`write_clip` of ``n`` frames to ``path`` creates: the file, or the folder and
+    each of its ``frame_%05d.png`` (checked against the inputs before any work, see guard)."""
+    text = os.fspath(path)
+    if output_kind(text) != "folder":
+        return [Path(text)]
+    folder = Path(text)
+    return [folder] + [folder / folder_frame_name(i) for i in range(n)]
+
+
+def folder_frame_name(index: int) -> str:
+    """Name of the 0-based frame ``index`` in a folder output."""
+    return f"frame_{index + 1:05d}.png"
 
 
 def _check_frames(frames: Sequence[np.ndarray], path: Path) -> tuple[int, int]:
@@ -977,7 +1008,7 @@ def _write_folder(path: Path, frames: Sequence[np.ndarray], progress: Progress) 
         raise InputError(f"cannot create folder {_q(path)}: {exc.strerror or exc}") from None
     total = len(frames)
     for i, f in enumerate(frames, 1):
-        save_image(path / f"frame_{i:05d}.png", f)
+        save_image(path / folder_frame_name(i - 1), f)
         if progress is not None:
             progress(i, total)
 

@@ -201,13 +201,48 @@ class RunFolder:
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(raw, dtype=np.float32))
 
+    def _way_out(self, t: int) -> str:
+        return (f"delete {str(self.frame_path(t))!r} to render that frame again, or re-run with --restart "
+                f"to start over")
+
+    def _frame_hw(self) -> Optional[tuple[int, int]]:
+        frames = self.identity.get("frames")
+        if isinstance(frames, (list, tuple)) and len(frames) == 3:
+            return int(frames[1]), int(frames[2])
+        return None
+
     def read_state(self, t: int) -> np.ndarray:
+        """Frame t's float result, validated: a damaged, wrong-shape or non-finite file is a
+        :class:`ResumeError` naming it and the way out (it must never reach the optimiser)."""
         p = self.state_path(t)
         try:
             arr = np.load(p, allow_pickle=False)
         except (OSError, ValueError, EOFError) as exc:
-            raise ResumeError(f"float state {str(p)!r} is damaged ({exc}); use --restart") from None
+            raise ResumeError(f"float state {str(p)!r} is damaged ({exc}); {self._way_out(t)}") from None
+        hw = self._frame_hw()
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f" or (
+                hw is not None and arr.shape != (*hw, 3)) or arr.ndim != 3:
+            want = f"({hw[0]}, {hw[1]}, 3)" if hw is not None else "(H, W, 3)"
+            kind = "" if arr.dtype.kind == "f" else f" of {arr.dtype}"
+            raise ResumeError(f"float state {str(p)!r} has shape {tuple(arr.shape)}{kind}, the run's frames "
+                              f"need {want} floats; {self._way_out(t)}")
+        if not np.isfinite(arr).all():
+            raise ResumeError(f"float state {str(p)!r} holds NaN or infinite values; {self._way_out(t)}")
         return arr.astype(np.float32, copy=False)
+
+    def read_frame(self, t: int, shape: tuple[int, ...]) -> np.ndarray:
+        """Frame t's finished PNG, validated against the run's frame ``shape`` (H, W, 3)."""
+        from . import media  # media imports torch; the run folder itself does not need it
+
+        p = self.frame_path(t)
+        try:
+            img = media.load_image(p)
+        except InputError as exc:
+            raise ResumeError(f"{exc}; the run folder is damaged: {self._way_out(t)}") from None
+        if img.shape != tuple(shape):
+            raise ResumeError(f"frame {str(p)!r} is {img.shape[1]}x{img.shape[0]}, the run's frames are "
+                              f"{shape[1]}x{shape[0]}: the run folder is damaged; {self._way_out(t)}")
+        return img
 
 
 def _is_int(v: Any) -> bool:

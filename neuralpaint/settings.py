@@ -64,12 +64,16 @@ def _int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> 
     if value < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
-        text = str(value) if value < 10**12 else f"{str(value)[:12]}… ({len(str(value))} digits)"
+        # repeated whole up to 24 digits (a 64-bit seed has 20), shortened beyond
+        text = str(value) if value < 10**24 else f"{str(value)[:12]}… ({len(str(value))} digits)"
         raise InputError(f"{name} must be <= {maximum}, got {text}")
 
 
 #: Largest long side accepted: a 16384-px VGG-19 pass needs far more memory than any GPU has.
 MAX_SIZE = 16384
+
+#: Largest seed: torch's generators take 64-bit seeds (a larger one was a traceback).
+MAX_SEED = 2**64 - 1
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -205,13 +209,19 @@ class ImageSettings:
             if sum(self.style_blend) <= 0:
                 raise InputError(f"style-blend weights must not all be 0, got {self.style_blend!r}")
         _finite("style-scale", self.style_scale, positive=True)
+        # the long-side limit holds for the style too, at the size it is painted at
+        if self.size * float(self.style_scale) > MAX_SIZE:
+            raise InputError(
+                f"style-scale {self.style_scale!r} at size {self.size} would paint the style at "
+                f"{self.size * float(self.style_scale):.0f} px, more than the limit of {MAX_SIZE}; lower "
+                f"--style-scale")
         _int("scales", self.scales, minimum=1)
         if self.size < 16 * 2 ** (self.scales - 1):  # integers: no float overflow for huge values
             raise InputError(
                 f"--scales {self.scales} makes the coarsest scale smaller than 16 px at --size {self.size}")
         _finite("tol", self.tol, nonneg=True)
         _int("window", self.window, minimum=1)
-        _int("seed", self.seed, minimum=0)
+        _int("seed", self.seed, minimum=0, maximum=MAX_SEED)
         _finite("noise_std", self.noise_std, nonneg=True)
 
     @property
@@ -425,7 +435,7 @@ class TrainSettings:
             _choice("style layer", layer, tuple(VGG19_LAYERS))
         if self.style_size is not None:
             _int("style-size", self.style_size, minimum=16)
-        _int("seed", self.seed, minimum=0)
+        _int("seed", self.seed, minimum=0, maximum=MAX_SEED)
         _int("checkpoint-every", self.checkpoint_every, minimum=1)
         _int("sample-every", self.sample_every, minimum=0)
 

@@ -27,6 +27,7 @@ import hashlib
 import os
 import re
 import urllib.error
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional
 
@@ -34,6 +35,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import guard
 from .errors import InputError, WeightsError
 from .settings import IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, VGG19_URL, ModelSettings
 
@@ -199,13 +201,38 @@ def safe_load(path: str | os.PathLike, what: str, hint: str = "") -> object:
     that names ``what`` and the file. The one place the project loads a checkpoint."""
     p = Path(path)
     if not p.exists():
-        raise WeightsError(f"{what} {str(p)!r} does not exist{hint}")
+        try:
+            guard.must_exist(p, what)  # a symbolic-link loop, a broken link, unreadable: say which
+        except InputError as exc:
+            raise WeightsError(f"{exc}{hint if 'does not exist' in str(exc) else ''}") from None
     if p.is_dir():
         raise WeightsError(f"{what} {str(p)!r} is a directory, not a file")
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        # torch warns about unusual pickle protocols on stderr: our one error line says it all
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError (zip), EOFError, ...
         raise WeightsError(f"refused to load {what} {str(p)!r}: {describe_load_failure(exc)}") from None
+    bad = first_non_finite(obj)
+    if bad is not None:
+        raise WeightsError(f"refused to load {what} {str(p)!r}: {bad} holds NaN or infinite values "
+                           f"(a diverged training run?); use another file")
+    return obj
+
+
+def first_non_finite(obj: object, prefix: str = "") -> str | None:
+    """The key path of the first floating tensor in ``obj`` (nested dicts/lists) with NaN/inf."""
+    if isinstance(obj, torch.Tensor):
+        if obj.is_floating_point() and not bool(torch.isfinite(obj).all()):
+            return prefix or "a tensor"
+        return None
+    items = obj.items() if isinstance(obj, Mapping) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for k, v in items:
+        found = first_non_finite(v, f"{prefix}.{k}" if prefix else str(k))
+        if found is not None:
+            return found
+    return None
 
 
 def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -33,7 +33,7 @@ import torch
 
 import flows
 
-from . import media, settings
+from . import guard, media, settings
 from .api import ImageLike, style_tensors
 from .device import resolve_device
 from .errors import InputError, NonFiniteLossError
@@ -169,8 +169,7 @@ def resolve_io(input: Union[str, Path], output: Union[str, Path, None],
     would drop it. An output kind we cannot write, or an output equal to the input, fails here.
     """
     input_path = Path(input)
-    if not input_path.exists():
-        raise InputError(f"input {str(input_path)!r} does not exist")
+    guard.must_exist(input_path, "input")
     out_text = os.fspath(output) if output is not None else os.fspath(default_output(input_path))
     out_path = Path(out_text)
     media.output_kind(out_text)
@@ -210,7 +209,24 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
     device = resolve_device(runtime_s.device)
     # before the run's identity: a resumed run must use the same concrete features
     model_s = resolve_model(model_s, callback)
+    with guard.reading(*input_roles(input_path, style_list, model_s)):
+        return _stylize(input_path, out_text, out_path, style_list, work_dir, restart, callback, device,
+                        image_s, video_s, model_s, runtime_s, t_run)
 
+
+def input_roles(input_path: Optional[Path], styles: Sequence[ImageLike], model: ModelSettings
+                ) -> list[tuple[Any, str]]:
+    """What a video render reads, for :func:`guard.reading` (arrays and named weights are no files)."""
+    roles: list[tuple[Any, str]] = [(input_path, "input")]
+    roles += [(s, "style image") for s in styles if not isinstance(s, np.ndarray)]
+    roles.append((model.weights, "weights file"))
+    return roles
+
+
+def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[ImageLike],
+             work_dir: Union[str, Path, None], restart: bool, callback: Callback, device: torch.device,
+             image_s: ImageSettings, video_s: VideoSettings, model_s: ModelSettings,
+             runtime_s: RuntimeSettings, t_run: float) -> VideoResult:
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
     clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
     frames = clip.frames
@@ -218,6 +234,12 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
     if n == 0:
         raise InputError(f"input {str(input_path)!r} has no frames")
     emit(callback, StageEvent("reading", 1, 1, f"{n} frames {frames[0].shape[1]}x{frames[0].shape[0]}"))
+
+    # Every input (styles, weights) is read and checked before the run folder exists: a run folder
+    # left by a bad style would otherwise refuse the repaired command ("use --restart").
+    style_ts = style_tensors(style_list, image_s.size, image_s.style_scale)
+    first = media.image_to_tensor(frames[0]).to(device)
+    stylizer = Stylizer.create(style_ts, image_s, model_s, runtime_s, device, color_reference=first)
 
     identity = {
         "input": media.file_identity(input_path),
@@ -227,12 +249,10 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
                      if k not in _NOT_IDENTITY},
     }
     wd = Path(work_dir) if work_dir is not None else default_work_dir(out_path)
+    guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n)] + [(wd, "--work-dir")])
     run = RunFolder(wd, identity, n, source=str(input_path.resolve()))
     run.open(restart=restart)
 
-    style_ts = style_tensors(style_list, image_s.size, image_s.style_scale)
-    first = media.image_to_tensor(frames[0]).to(device)
-    stylizer = Stylizer.create(style_ts, image_s, model_s, runtime_s, device, color_reference=first)
     clip_key = hashlib.sha256(repr((identity["input"], identity["frames"])).encode()).hexdigest()[:16]
     source = FlowSource(frames, video_s.flow, run.flows_dir, clip_key)
     try:
@@ -242,7 +262,9 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
 
     emit(callback, StageEvent("encoding", 0, 1, str(out_path)))
     t_io = time.perf_counter()
-    out_frames = [media.load_image(run.frame_path(t)) for t in range(n)]
+    out_frames = [run.read_frame(t, frames[0].shape) for t in range(n)]
+    guard.check_result(out_frames, frames, f"the render in {str(run.path)!r}",
+                       "check the style and --weights, then re-run with --restart")
     media.write_clip(out_text, out_frames, clip, audio=video_s.audio)
     run.complete = True
     run.save()

@@ -8,6 +8,7 @@ Each command lives in its own module of this package and is registered on :data:
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from typing import Optional, Sequence
 
@@ -34,6 +35,9 @@ def _register() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the console script; returns the exit status (also used by tests)."""
     _register()
+    from .common import completion
+
+    completion.done = False
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -41,6 +45,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
+        if completion.done:  # after the result line: everything is written, nothing to resume
+            print(INTERRUPTED_AFTER, file=sys.stderr)
+            return 0
         print(INTERRUPTED, file=sys.stderr)
         return 130
     except typer.TyperException as exc:  # usage errors: bad option values, missing arguments
@@ -69,13 +76,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"error: {OOM_ADVICE}", file=sys.stderr)
         return 2
-    if result == 130:  # typer turns Ctrl-C into Exit(130) and, not standalone, returns the code
+    if result == 130 and not completion.done:  # typer turns Ctrl-C into Exit(130), returned here
         print(INTERRUPTED, file=sys.stderr)
         return 130
-    return int(result or 0)
+    return 0 if result == 130 else int(result or 0)
 
 
 INTERRUPTED = "error: interrupted; re-run the same command to resume"
+INTERRUPTED_AFTER = "notice: interrupted after the result was written; nothing was lost"
 
 #: What to do when memory runs out (the optimiser says the same with the size it was at).
 OOM_ADVICE = ("out of memory; try a smaller --size or --precision bf16, "
@@ -109,4 +117,8 @@ def _one_line(message: str) -> str:
 
 
 def run() -> None:  # pragma: no cover - console script
-    sys.exit(main())
+    status = main()
+    # The command is over (done, or failed with its message): a Ctrl-C during the interpreter's
+    # shutdown (joining worker threads) must not add a traceback or change the exit status.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)

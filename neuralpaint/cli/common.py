@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
+from .. import guard
 from ..errors import InputError
 from ..events import FrameDone, FrameStarted, IterationEvent, Notice, ScaleDone, StageEvent
 
@@ -57,16 +58,14 @@ def parse_float_list(text: Optional[str], option: str) -> Optional[tuple[float, 
 
 
 def existing_file(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise InputError(f"{what} {str(path)!r} does not exist")
+    guard.must_exist(path, what)  # missing, a symbolic-link loop, ...
     if path.is_dir():
         raise InputError(f"{what} {str(path)!r} is a directory, expected a file")
     return path
 
 
 def existing_path(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise InputError(f"{what} {str(path)!r} does not exist")
+    guard.must_exist(path, what)
     return path
 
 
@@ -85,6 +84,8 @@ def check_output(output: Path, inputs: Sequence[Path], *, folder_ok: bool = True
             pass
         if output.resolve() == p.resolve():
             raise InputError(f"output {str(output)!r} is the same file as the input; choose another -o")
+    with guard.reading(*[(p, "input") for p in inputs]):
+        guard.check_write(output)  # nor inside an input folder (frames, training data)
     if output.is_dir() and (not folder_ok or output.suffix.lower() in _FILE_ONLY_SUFFIXES):
         raise InputError(f"output {str(output)!r} is an existing folder; give a file name with -o")
     parent = output.parent if str(output.parent) else Path(".")
@@ -180,6 +181,20 @@ class ProgressRenderer:
 def echo(message: str) -> None:
     """Plain result lines go to stdout (so they can be piped)."""
     print(message, file=sys.stdout, flush=True)
+
+
+class _Completion:
+    done = False
+
+
+completion = _Completion()
+
+
+def done(message: str) -> None:
+    """The command's last result line: its work is complete and written. A Ctrl-C from here on
+    loses nothing, so :func:`neuralpaint.cli.main` then exits 0 instead of 130."""
+    completion.done = True
+    echo(message)
 
 
 def elapsed_since(t0: float) -> str:

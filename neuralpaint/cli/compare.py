@@ -15,7 +15,7 @@ from ..metrics import OFFSETS
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from . import app
-from .common import echo, existing_file, existing_path, parse_offsets
+from .common import done, echo, existing_file, existing_path, parse_offsets
 from .evaluate import format_value
 from .options import (DEFAULTS, ContentWeight, Device, Iters, Optimizer, Pooling, Precision, Quiet, Seed, Size,
                       StyleWeight, Tol, TvWeight, Weights, image_options)
@@ -80,4 +80,4 @@ def compare_command(
                       format_value(row["style_loss"]), format_value(row["content_loss"]))
     Console(highlight=False, width=120).print(table)
     echo(f"{res.json_path}")
-    echo(f"{res.report_path}")
+    done(f"{res.report_path}")

@@ -18,13 +18,13 @@ from typing_extensions import Annotated
 import flows
 from flows.estimate import check_method
 
-from .. import media
+from .. import guard, media
 from ..errors import InputError
 from ..events import StageEvent
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from . import app
-from .common import ProgressRenderer, echo, elapsed_since, existing_path, parse_offsets
+from .common import ProgressRenderer, done, elapsed_since, existing_path, parse_offsets
 
 
 @app.command("flow", no_args_is_help=True, help="Compute the optical flow of a clip: .flo files, reliability and colour PNGs.")
@@ -43,8 +43,11 @@ def flow(
     existing_path(input, "input clip")
     if output.exists() and not output.is_dir():
         raise InputError(f"output {str(output)!r} is a file; -o needs a folder")
+    # (only the folder needs checking: a clip with two or more frames cannot itself be named
+    # like one of the .flo/.png files written, which only an image sequence would be)
     t0 = time.perf_counter()
-    with ProgressRenderer(quiet=quiet, label="flow") as progress:
+    with guard.reading((input, "input")), ProgressRenderer(quiet=quiet, label="flow") as progress:
+        guard.check_write(output)
         progress(StageEvent("reading", 0, 1))
         clip = media.read_clip(input, size=size)
         progress(StageEvent("reading", 1, 1, f"{len(clip.frames)} frames"))
@@ -54,4 +57,4 @@ def flow(
 
         written = flows.export_clip(clip.frames, output, method=method, offsets=js, progress=report)
     pairs = sum(1 for p in written if p.name.startswith("backward_"))
-    echo(f"wrote {len(written)} files ({pairs} frame pairs, {method}) to {str(output)!r} in {elapsed_since(t0)}")
+    done(f"wrote {len(written)} files ({pairs} frame pairs, {method}) to {str(output)!r} in {elapsed_since(t0)}")

@@ -8,13 +8,13 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .. import media
+from .. import guard, media
 from ..atomic import remove_stale_temps
 from ..api import stylize_image_full
 from ..errors import InputError, NonFiniteLossError
 from ..optimize import STOP_NONFINITE
 from . import app
-from .common import ProgressRenderer, check_image_suffix, check_output, echo, existing_file
+from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file
 from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Compile, Quiet, Scales, Seed, Size, StyleBlend,
                       StyleScale, StyleWeight, Tol, TvWeight, Weights, image_options)
@@ -61,23 +61,35 @@ def image(
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
+    with guard.reading((content, "content image"), *[(s, "style image") for s in styles],
+                       (fast, "fast model"), (weights, "weights file")):
+        guard.check_write(out)
+        _paint(content, styles, out, fast, size, device, locals(), quiet, style_weight, tv_weight, lr)
+
+
+def _paint(content: Path, styles: list[Path], out: Path, fast: Optional[Path], size: int, device: str,
+           values: dict, quiet: bool, style_weight: float, tv_weight: float, lr: Optional[float]) -> None:
     if fast is not None:
         existing_file(fast, "fast model")
         from ..device import resolve_device
         from ..fast.infer import stylize_image_file
 
         stylize_image_file(fast, content, out, size=size, device=resolve_device(device))
-        echo(f"{out}  (fast network {fast.name})")
+        done(f"{out}  (fast network {fast.name})")
         return
-    options = image_options(locals())
+    options = image_options(values)
     with ProgressRenderer(quiet=quiet) as progress:
         res = stylize_image_full(content, styles, callback=progress, **options)
+    r = res.result
+    if r.stop_reason != STOP_NONFINITE:
+        content_img = media.load_image(content)
+        guard.check_result([res.image], [content_img], "the result",
+                           "check the style and --weights (a damaged weights file gives this)")
     remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output
     media.save_image(out, res.image)
-    r = res.result
     if r.stop_reason == STOP_NONFINITE:
         raise NonFiniteLossError(
             f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
             f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
             f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
-    echo(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")
+    done(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")

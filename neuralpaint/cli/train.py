@@ -8,6 +8,7 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
+from .. import guard
 from ..errors import InputError
 from ..fast.train import CheckpointSaved, SampleSaved, TrainStep, train
 from ..settings import ModelSettings as M
@@ -16,7 +17,7 @@ from ..settings import TrainSettings as T
 from ..settings import build
 from ..settings import default as d
 from . import app
-from .common import ProgressRenderer, check_output, echo, existing_file, existing_path
+from .common import ProgressRenderer, check_output, done, existing_file, existing_path
 
 MODEL_SUFFIXES = (".pt", ".pth")
 
@@ -88,12 +89,13 @@ def train_command(
     train_s = build(T, options)
     model_s = build(M, {"weights": weights, "pooling": pooling})
     runtime_s = build(R, {"device": device, "precision": precision})
-    with TrainProgress(quiet=quiet) as progress:
+    with guard.reading((style, "style image"), (data, "training data"), (weights, "weights file")), \
+            TrainProgress(quiet=quiet) as progress:
         res = train(style, data, output, train_s, callback=progress, resume=not restart,
                     model=model_s, runtime=runtime_s)
     if res.start_step >= res.step:
-        echo(f"{res.path}  (already trained: {res.step} steps)")
+        done(f"{res.path}  (already trained: {res.step} steps)")
         return
     losses = ", ".join(f"{k} {v:.3g}" for k, v in res.losses.items())
     resumed = f", resumed at {res.start_step}" if res.start_step else ""
-    echo(f"{res.path}  ({res.step} steps{resumed}, {res.seconds:.1f}s, {losses})")
+    done(f"{res.path}  ({res.step} steps{resumed}, {res.seconds:.1f}s, {losses})")

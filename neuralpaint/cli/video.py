@@ -15,7 +15,7 @@ from ..settings import VideoSettings as V
 from ..settings import default as d
 from ..video import stylize_video
 from . import app
-from .common import ProgressRenderer, check_output, echo, existing_file, existing_path, parse_offsets
+from .common import ProgressRenderer, check_output, done, existing_file, existing_path, parse_offsets
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, image_options)
@@ -96,7 +96,7 @@ def video(
             cres = stylize_video_chunked(input, style_list, output, chunks=chunks, overlap=overlap,
                                          executor=executor, address=address, max_parallel=max_parallel,
                                          work_dir=work_dir, restart=restart, callback=progress, **options)
-        echo(f"{cres.output}  ({cres.frames} frames in {len(cres.chunks)} chunks, {cres.seconds:.1f}s; "
+        done(f"{cres.output}  ({cres.frames} frames in {len(cres.chunks)} chunks, {cres.seconds:.1f}s; "
              f"work folder {cres.work_dir})")
         return
     if executor != "local" or address is not None or max_parallel is not None:
@@ -106,7 +106,7 @@ def video(
                             callback=progress, **options)
     its = sum(r.iterations for r in res.records)
     opt_s = sum(r.seconds for r in res.records)
-    echo(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
+    done(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
          f"optimising, {res.seconds:.1f}s in all; run folder {res.work_dir})")
 
 
@@ -128,4 +128,4 @@ def _fast_video(input: Path, styles: list[Path], output: Optional[str], model: P
     with ProgressRenderer(quiet=quiet, label="frame") as progress:
         path = stylize_video_file(model, input, out, size=size, start=start, end=end, settings=settings,
                                   audio=audio, device=resolve_device(device), callback=progress)
-    echo(f"{path}  (fast network {model.name}{', flow-blended' if settings.blend else ''})")
+    done(f"{path}  (fast network {model.name}{', flow-blended' if settings.blend else ''})")

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 
 import flows
 
-from .. import media
+from .. import guard, media
 from ..device import autocast, is_oom, resolve_device
 from ..errors import InputError, OutOfMemoryError
 from ..events import StageEvent, emit
@@ -82,6 +82,15 @@ def _model(model: ModelLike, device: Union[str, torch.device, None]) -> tuple[Tr
         return model.to(dev).eval(), dev
     net = load_model(model, "auto" if device is None else device)
     return net, next(net.parameters()).device
+
+
+def _what(model: ModelLike) -> str:
+    name = f"fast model {os.fspath(model)!r}" if isinstance(model, (str, os.PathLike)) else "the fast network"
+    return f"the output of {name}"
+
+
+#: What to do about a network whose output is NaN or one flat colour.
+_BROKEN = "the network is broken (a diverged training run?); retrain it or use another model"
 
 
 def _check_frames(frames: Sequence[np.ndarray]) -> None:
@@ -122,12 +131,14 @@ def stylize_frames(model: ModelLike, frames: Sequence[np.ndarray], batch: int = 
             x = torch.cat([media.image_to_tensor(f, dev) for f in frames[i:j]], dim=0)
             with autocast(precision, dev):
                 y = net(x).float()
+            guard.check_finite(y, _what(model), _BROKEN)
             out.extend(media.tensor_to_image(y[k:k + 1]) for k in range(y.shape[0]))
             emit(callback, StageEvent("stylizing", len(out), total))
     except RuntimeError as exc:
         if is_oom(exc):
             raise _oom(exc, batch, dev) from None
         raise
+    guard.check_result(out, frames, _what(model), _BROKEN)
     return out
 
 
@@ -219,6 +230,7 @@ def stylize_clip_blend(model: ModelLike, frames: Sequence[np.ndarray], method: s
                         img = net.decode(cur, (h, w)).float()
                 else:
                     img = cur
+                guard.check_finite(img, _what(model), _BROKEN)
                 out.append(media.tensor_to_image(img))
                 emit(callback, StageEvent("stylizing", len(out), n))
     except RuntimeError as exc:
@@ -229,6 +241,7 @@ def stylize_clip_blend(model: ModelLike, frames: Sequence[np.ndarray], method: s
         for fut in pending.values():
             fut.cancel()
         pool.shutdown(wait=True)
+    guard.check_result(out, frames, _what(model), _BROKEN)
     return out
 
 
@@ -250,18 +263,19 @@ def stylize_image_file(model: ModelLike, content: Union[str, os.PathLike, np.nda
                        device: Union[str, torch.device, None] = None) -> np.ndarray:
     """One image (path or uint8 array), resized to long side ``size`` when given; saved
     atomically to ``output`` when given. Returns the uint8 result."""
-    if isinstance(content, np.ndarray):
-        img = content
-    else:
-        p = Path(content)
-        if not p.exists():
-            raise InputError(f"content image {str(p)!r} does not exist")
-        img = media.load_image(p)
-    if size is not None:
-        img = media.resize_long_side(img, size)
-    result = stylize_frames(model, [img], batch=1, device=device)[0]
-    if output is not None:
-        media.save_image(output, result)
+    with guard.reading((None if isinstance(content, np.ndarray) else content, "content image"),
+                       (None if isinstance(model, TransformNet) else model, "fast model")):
+        if isinstance(content, np.ndarray):
+            img = content
+        else:
+            p = Path(content)
+            guard.must_exist(p, "content image")
+            img = media.load_image(p)
+        if size is not None:
+            img = media.resize_long_side(img, size)
+        result = stylize_frames(model, [img], batch=1, device=device)[0]
+        if output is not None:
+            media.save_image(output, result)
     return result
 
 
@@ -272,11 +286,13 @@ def stylize_video_file(model: ModelLike, source: Union[str, os.PathLike], output
     """Read a clip, stylise it (``settings.blend`` for ``--fast-blend``), write it with the
     source's timing (GIF durations, fps, audio). Returns the output path."""
     s = settings if settings is not None else FastSettings()
-    clip = media.read_clip(source, size=size, start=start, end=end)
-    frames = stylize_video_frames(model, clip.frames, blend=s.blend, blend_at=s.blend_at, method=s.flow,
-                                  strength=s.blend_strength, batch=s.batch, device=device,
-                                  callback=callback)
-    return media.write_clip(output, frames, clip, audio=audio)
+    with guard.reading((source, "input"), (None if isinstance(model, TransformNet) else model, "fast model")):
+        clip = media.read_clip(source, size=size, start=start, end=end)
+        guard.check_writes((p, "-o") for p in media.planned_files(output, len(clip.frames)))
+        frames = stylize_video_frames(model, clip.frames, blend=s.blend, blend_at=s.blend_at, method=s.flow,
+                                      strength=s.blend_strength, batch=s.batch, device=device,
+                                      callback=callback)
+        return media.write_clip(output, frames, clip, audio=audio)
 
 
 __all__ = ["load_model", "stylize_frames", "stylize_clip_blend", "stylize_video_frames",

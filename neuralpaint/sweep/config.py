@@ -163,6 +163,28 @@ def _check_option_value(err: _Errors, key: str, name: str, value: Any) -> None:
         raise err(f"{key}: bad value {_fmt(value)} ({exc})") from None
 
 
+def _weights_file(err: _Errors, base: Path, key: str, value: Any, resolved: dict[str, str]) -> None:
+    """A ``weights`` value that is a path (it has a folder or a suffix, or names a file beside the
+    TOML) is relative to the TOML's folder like every path here, and is loaded and checked now,
+    not when its run starts. Named weights (``imagenet``, ``random``, ...) are left alone.
+    ``resolved`` maps the value as written to the absolute path the runs use."""
+    if not isinstance(value, str) or value in resolved:
+        return
+    p = Path(value).expanduser()
+    p = p if p.is_absolute() else base / p
+    if not ("/" in value or "\\" in value or Path(value).suffix or p.exists()):
+        return
+    from ..vgg import apply_state_dict, build_features, load_weights_file
+
+    if not p.exists():
+        raise err(f"{key}: weights file {value!r} does not exist (looked for {str(p)!r})")
+    try:
+        apply_state_dict(build_features(), load_weights_file(p), str(p))
+    except InputError as exc:
+        raise err(f"{key}: {exc}") from None
+    resolved[value] = str(p.resolve())
+
+
 def _check_name(err: _Errors, key: str, name: str) -> None:
     if name not in FIELDS:
         raise err(f"unknown key {key!r}{_suggest(name, list(FIELDS))}")
@@ -300,6 +322,7 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
             raise err(f"{key}: {name!r} is a video option, but every input is an image")
 
     # -- fixed options
+    weights_paths: dict[str, str] = {}  # weights paths as written -> absolute (see _weights_file)
     fixed = data.get("options", {})
     if not isinstance(fixed, dict):
         raise err(f"options must be a table ([options]), got {_fmt(fixed)}")
@@ -308,6 +331,8 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
         _check_name(err, key, name)
         video_only_check(key, name)
         _check_option_value(err, key, name, value)
+        if name == "weights":
+            _weights_file(err, base, key, value, weights_paths)
 
     # -- grid
     grid = data.get("grid", {})
@@ -327,6 +352,8 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
             if _is_tuple_option(name) and not isinstance(v, list):
                 v = [v]  # grid.offsets = [1, 2] means offsets 1 or 2; [[1], [1, 2]] also works
             _check_option_value(err, f"{key}[{i}]", name, v)
+            if name == "weights":
+                _weights_file(err, base, f"{key}[{i}]", v, weights_paths)
             checked.append(v)
         if len({json.dumps(v, sort_keys=True) for v in checked}) != len(checked):
             raise err(f"{key} lists a value twice: {_fmt(values)}")
@@ -345,6 +372,8 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
             if name in grid:
                 raise err(f"{key} is also a [grid] axis; set it in one place")
             _check_option_value(err, key, name, value)
+            if name == "weights":
+                _weights_file(err, base, key, value, weights_paths)
         run_sets.append(dict(r))
     if not run_sets:
         run_sets = [{}]
@@ -403,6 +432,10 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
                     continue  # a video-only axis does not multiply the runs of an image input
                 raise err(f"two runs are identical ({rid}); check [grid] and [[runs]] for repeats")
             seen[rid] = len(runs)
+            if options.get("weights") in weights_paths:
+                # the id keeps the path as written (stable when the sweep folder moves); the run
+                # gets the file beside the TOML, wherever the sweep is started from
+                options["weights"] = weights_paths[options["weights"]]
             runs.append(Run(id=rid, input=in_path, input_label=in_label, kind=kind,
                             styles=[p for _, p in style], style_label="+".join(style_labels),
                             options=options, varied=varied))
