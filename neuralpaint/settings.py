@@ -41,6 +41,8 @@ INITS = ("content", "noise", "style")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 FLOW_METHODS = ("dis", "farneback", "deepflow", "tvl1")
+#: ``VideoSettings.init_fill`` (mirrors :data:`neuralpaint.temporal.INIT_FILLS`).
+INIT_FILLS = ("inpaint", "warped", "content")
 
 
 def _finite(name: str, value: float, *, positive: bool = False, nonneg: bool = False) -> None:
@@ -240,6 +242,11 @@ class VideoSettings:
     """
 
     temporal_init: bool = True
+    #: How the pixels of a frame's init that no earlier result covers start (see
+    #: :mod:`neuralpaint.temporal`): ``inpaint`` (from the painted pixels around them),
+    #: ``warped`` (the warped previous result regardless of reliability: Ruder's reference) or
+    #: ``content`` (the photograph, our first version: it left photographic patches).
+    init_fill: str = "inpaint"
     short_term: bool = True
     long_term: bool = False
     #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
@@ -279,6 +286,7 @@ class VideoSettings:
         if len(set(offsets)) != len(offsets):
             raise InputError(f"offsets must not repeat, got {','.join(map(str, offsets))}")
         _finite("temporal-weight", self.temporal_weight, nonneg=True)
+        _choice("init fill", self.init_fill, INIT_FILLS)
         _choice("flow method", self.flow, FLOW_METHODS)
         _int("first-iters", self.first_iters, minimum=1)
         _int("passes", self.passes, minimum=1)

@@ -11,9 +11,12 @@ Departures from the reference (manuelruder/artistic-videos), each deliberate:
 - The first pass of multi-pass uses the single-pass initialisation (warped previous result when
   ``temporal_init``), not independent frames: it converges in fewer iterations and the later,
   alternating passes remove the directional bias all the same.
-- Disoccluded pixels of the warped init are blended with the content by the (smoothed)
-  reliability c: init = c·warp + (1 − c)·content, instead of a hard 0/1 switch, so the seams
-  of the occlusion mask do not show up as edges in the init.
+- The init of frame t takes each pixel from the closest earlier result that saw it (the offsets
+  of ``--offsets`` and 1, combined closest first), and fills the pixels none of them saw from
+  the painted pixels around them, never from the photograph (:mod:`neuralpaint.temporal` says
+  why, with numbers). The reference warps the previous result everywhere.
+- Warped results are resampled bicubically (:func:`flows.warp`), not bilinearly: repeated
+  warping otherwise blurs the video frame after frame.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import torch
 
 import flows
 
-from . import guard, media, settings
+from . import guard, media, settings, temporal
 from .api import ImageLike, style_tensors
 from .device import resolve_device
 from .errors import InputError, NonFiniteLossError
@@ -131,9 +134,9 @@ class FlowSource:
         """Warp ``image`` (a result of frame s) into frame t; returns (warped, reliability)."""
         if s < t:
             pf = self.get(t, t - s)
-            return flows.warp(image, pf.backward), pf.c_backward
+            return _clip01(flows.warp(image, pf.backward)), pf.c_backward
         pf = self.get(s, s - t)
-        return flows.warp(image, pf.forward), pf.c_forward
+        return _clip01(flows.warp(image, pf.forward)), pf.c_forward
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -182,6 +185,12 @@ def _hash_style(style: ImageLike) -> str:
     if isinstance(style, np.ndarray):
         return "array:" + hashlib.sha256(np.ascontiguousarray(style).tobytes()).hexdigest()[:16]
     return "file:" + hashlib.sha256(Path(style).read_bytes()).hexdigest()[:16]
+
+
+def _clip01(image: np.ndarray) -> np.ndarray:
+    """Warped results stay in [0,1] (bicubic resampling overshoots a little at edges, and the
+    overshoot would otherwise grow frame after frame)."""
+    return np.clip(image, 0.0, 1.0, out=image)
 
 
 def _to_np(x: torch.Tensor) -> np.ndarray:
@@ -300,7 +309,8 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
         temporal_on = p + 1 >= (video_s.first_temporal_pass if video_s.passes > 1 else 1)
         t_weight = video_s.temporal_weight * (video_s.multipass_temporal_scale if video_s.passes > 1 else 1.0)
         # the offsets whose flows this pass needs, for the look-ahead
-        need = sorted(set(offsets) | ({1} if (video_s.temporal_init or p > 0) else set()))
+        init_offsets = sorted(set(video_s.offsets) | {1}) if video_s.temporal_init else []
+        need = sorted(set(offsets) | set(init_offsets) | ({1} if p > 0 else set()))
         for i, t in enumerate(order):
             if run.is_done(t, p):
                 emit(callback, FrameDone(frame=i, frames=n, pass_index=p, passes=video_s.passes,
@@ -330,34 +340,21 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
             init: Optional[torch.Tensor] = None
             if p == 0:
                 if i > 0 and video_s.temporal_init:
-                    warped, c = warped_from(prev)
-                    w = _to_torch(warped, device)
-                    cc = _to_torch(c, device)
-                    init = cc * w + (1 - cc) * target_t
+                    # each pixel from the closest earlier result that saw it (temporal.initial_image)
+                    pairs = [warped_from(t - j) for j in init_offsets if i - j >= 0]
+                    init = _to_torch(temporal.initial_image(
+                        [w for w, _ in pairs], [c for _, c in pairs], _to_np(target_t), video_s.init_fill), device)
             else:
-                # Ruder's multi-pass init: x' = (x + δ c_p w(x_p) + δ c_n w(x_n)) / (1 + δ c_p + δ c_n)
-                x = _to_torch(raw(t), device)
-                num, den = x.clone(), torch.ones_like(x[:, :1])
-                for s in (t - 1, t + 1):
-                    if 0 <= s < n:
-                        warped, c = warped_from(s)
-                        cc = _to_torch(c, device) * video_s.blend_delta
-                        num = num + cc * _to_torch(warped, device)
-                        den = den + cc
-                init = num / den
+                neighbours = [warped_from(s) for s in (t - 1, t + 1) if 0 <= s < n]
+                init = _to_torch(temporal.multipass_init(raw(t), neighbours, video_s.blend_delta), device)
             terms = []
             if temporal_on and offsets and t_weight > 0:
-                targets, weights = [], []
-                for j in offsets:
-                    s = t - d * j
-                    if not (0 <= s < n) or (p == 0 and i - j < 0):
-                        continue
-                    warped, c = warped_from(s)
-                    targets.append(_to_torch(warped, device))
-                    weights.append(c)
-                if targets:
-                    combined = flows.combine_long_term(weights) if len(weights) > 1 else weights
-                    terms.append((TemporalTerm(targets, [_to_torch(c, device) for c in combined]), t_weight))
+                pairs = [warped_from(t - d * j) for j in offsets
+                         if 0 <= t - d * j < n and not (p == 0 and i - j < 0)]
+                if pairs:
+                    targets, weights = temporal.temporal_targets(pairs)
+                    terms.append((TemporalTerm([_to_torch(x, device) for x in targets],
+                                               [_to_torch(c, device) for c in weights]), t_weight))
             flow_s = source.wait_seconds - w0
             result = stylizer.run(c_t, init=init, extra_terms=terms, max_iters=cap, callback=callback)
             if result.stop_reason == STOP_NONFINITE:

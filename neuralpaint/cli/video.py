@@ -27,6 +27,7 @@ def video(
     styles: Annotated[Optional[List[Path]], typer.Argument(help="Style image(s) \\[default: the bundled style].", show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Output: .gif, .mp4/.mov/.mkv/.webm, or a folder (ends with / or has no suffix) \\[default: <input>_stylized.gif|mp4].")] = None,
     temporal_init: Annotated[bool, typer.Option("--temporal-init/--no-temporal-init", help="Start each frame from the previous result warped by optical flow.")] = d(V, "temporal_init"),
+    init_fill: Annotated[str, typer.Option("--init-fill", help="Pixels of a frame's init that no earlier frame saw: inpaint (from the painted pixels around), warped (Ruder's) or content (the photograph).")] = d(V, "init_fill"),
     short_term: Annotated[bool, typer.Option("--short-term/--no-short-term", help="Temporal loss against the previous frame.")] = d(V, "short_term"),
     long_term: Annotated[bool, typer.Option("--long-term/--no-long-term", help="Temporal loss against the frames at --offsets.")] = d(V, "long_term"),
     offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets of the long-term loss.")] = ",".join(map(str, d(V, "offsets"))),
@@ -84,7 +85,7 @@ def video(
                     FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet)
         return
     options = image_options(locals())
-    options.update(temporal_init=temporal_init, short_term=short_term, long_term=long_term,
+    options.update(temporal_init=temporal_init, init_fill=init_fill, short_term=short_term, long_term=long_term,
                    offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
                    passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
     if chunks < 1:

@@ -1,0 +1,119 @@
+"""The temporal pieces of Ruder et al.'s method as small pure functions (numpy, HxWxC float32).
+
+The frame loop (:mod:`neuralpaint.video`) gathers the earlier results warped into frame t and
+their reliabilities; these functions turn them into the frame's initialisation, the multi-pass
+blend and the temporal-loss targets.
+
+Departure from the reference, and why (measured on real footage with trained features, see
+``scripts/quality_video.py`` and docs/metrics.md): our first version initialised disoccluded
+pixels from the photograph, ``init = c·warp + (1 − c)·content``. With DIS flow about 10% of a
+static-camera frame has c < 0.5 (mostly the motion-boundary test firing on flow noise, ~4% real
+disocclusions), so the init lost most of the previous frame's work: its loss was 70–540× the
+previous frame's final loss, and at small budgets the photographic patches survived and were
+then held by the temporal term. Ruder's reference starts from the warped result everywhere. We
+go one step further ("closest first", as the long-term loss does): each pixel starts from the
+closest earlier result in which it was visible, and only pixels visible in none of them are
+filled, from the surrounding painted pixels (``fill="inpaint"``) or the warped previous result
+regardless of reliability (``"warped"``, Ruder's init). ``"content"`` keeps the old behaviour for
+comparison.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+import flows
+
+#: How pixels that no earlier result covers start (:func:`initial_image`); defined with the
+#: settings so the default and the choices live in one place.
+from .settings import INIT_FILLS
+
+#: Pixels whose combined reliability is below this are filled (:func:`initial_image`).
+FILL_BELOW = 0.5
+#: Radius (px) of OpenCV's Telea inpainting.
+INPAINT_RADIUS = 3
+
+
+def closest_first(reliabilities: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Long-term weights, closest offset first: ``c_j ← max(c_j − Σ_{k<j} c_k, 0)``.
+    ``reliabilities`` in ascending-offset order (HxW float32)."""
+    if len(reliabilities) == 1:
+        return [np.asarray(reliabilities[0], dtype=np.float32)]
+    return list(flows.combine_long_term(list(reliabilities)))
+
+
+def initial_image(warped: Sequence[np.ndarray], reliabilities: Sequence[np.ndarray],
+                  content: np.ndarray, fill: str = "inpaint") -> np.ndarray:
+    """The initialisation of frame t from earlier results warped into it.
+
+    ``warped[i]``: the result of frame t − j_i warped into frame t (HxWx3, [0,1]), offsets in
+    ascending order, the first being offset 1; ``reliabilities[i]``: its reliability (HxW);
+    ``content``: frame t in the optimised space (HxWx3). Returns HxWx3 float32 in [0,1]:
+
+        composite = Σ_i w_i · warped_i,   w = closest_first(reliabilities)
+        init      = composite + (1 − Σ_i w_i) · fill_image
+
+    with ``fill_image`` by ``fill``: ``inpaint`` (the composite inpainted into the pixels with
+    Σ w < 0.5 from the painted pixels around them), ``warped`` (the warped previous result,
+    whatever its reliability: Ruder's init) or ``content`` (the photograph: our old init).
+    """
+    if fill not in INIT_FILLS:
+        raise ValueError(f"unknown init fill {fill!r}; choose one of {', '.join(INIT_FILLS)}")
+    if not warped or len(warped) != len(reliabilities):
+        raise ValueError(f"need one reliability per warped result, got {len(warped)} and {len(reliabilities)}")
+    weights = closest_first(reliabilities)
+    composite = np.zeros_like(warped[0], dtype=np.float32)
+    covered = np.zeros(warped[0].shape[:2], np.float32)
+    for w, img in zip(weights, warped):
+        composite += w[..., None] * img
+        covered += w
+    rest = np.clip(1.0 - covered, 0.0, 1.0)[..., None]
+    if fill == "content":
+        filler = content
+    elif fill == "warped":
+        filler = warped[0]
+    else:
+        filler = inpaint(np.where(rest > 0.999, warped[0], composite / np.maximum(covered[..., None], 1e-6)),
+                         covered < FILL_BELOW)
+    return np.clip(composite + rest * filler, 0.0, 1.0).astype(np.float32)
+
+
+def inpaint(image: np.ndarray, mask: np.ndarray, radius: int = INPAINT_RADIUS) -> np.ndarray:
+    """``image`` (HxWxC float in [0,1]) with the pixels of ``mask`` (HxW bool) filled from their
+    surroundings by Telea's method (OpenCV), channel by channel in 16 bits (OpenCV 5.0's Telea
+    returns garbage for float32 input; 1/65535 is far below what an 8-bit frame shows)."""
+    if not mask.any() or mask.all():  # nothing to fill, or nothing to fill from
+        return image.astype(np.float32, copy=False)
+    m = mask.astype(np.uint8)
+    out = np.empty(image.shape, np.float32)
+    for ch in range(image.shape[2]):
+        u16 = np.round(np.clip(image[..., ch], 0.0, 1.0) * 65535.0).astype(np.uint16)
+        out[..., ch] = cv2.inpaint(u16, m, radius, cv2.INPAINT_TELEA).astype(np.float32) / 65535.0
+    return out
+
+
+def multipass_init(current: np.ndarray, neighbours: Sequence[tuple[np.ndarray, np.ndarray]],
+                   delta: float) -> np.ndarray:
+    """Ruder's multi-pass init: x' = (x + Σ δ c_s w(x_s)) / (1 + Σ δ c_s) over the neighbours
+    (warped result, reliability) that exist."""
+    num = current.astype(np.float32, copy=True)
+    den = np.ones(current.shape[:2] + (1,), np.float32)
+    for warped, c in neighbours:
+        cc = (c * delta)[..., None].astype(np.float32)
+        num += cc * warped
+        den += cc
+    return num / den
+
+
+def temporal_targets(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(targets, weights) of the temporal term from (warped result, reliability) pairs in
+    ascending-offset order: the weights combined closest first (one pair: unchanged)."""
+    targets = [w for w, _ in pairs]
+    weights = closest_first([c for _, c in pairs])
+    return targets, weights
+
+
+__all__ = ["INIT_FILLS", "closest_first", "initial_image", "inpaint", "multipass_init", "temporal_targets"]
