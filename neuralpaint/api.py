@@ -17,7 +17,7 @@ import torch
 from . import media, settings
 from .device import resolve_device
 from .events import Notice, emit
-from .optimize import OptimizeResult, Stylizer
+from .optimize import OptimizeResult, Partial, Stylizer
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import RANDOM_WEIGHTS_NOTICE
 
@@ -64,8 +64,13 @@ class ImageResult:
 
 
 def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], *,
-                       callback: Optional[Callable[[Any], None]] = None, **options: Any) -> ImageResult:
-    """Stylise one image; returns the uint8 image and the optimisation record."""
+                       callback: Optional[Callable[[Any], None]] = None,
+                       resume: Optional[tuple[int, int, np.ndarray]] = None, **options: Any) -> ImageResult:
+    """Stylise one image; returns the uint8 image and the optimisation record.
+
+    ``resume``: (scale, iterations, float HxWx3 iterate) of an interrupted run to continue
+    (:class:`neuralpaint.runstate.ImageRun` keeps them).
+    """
     image_s, model_s, runtime_s = settings.split(options, ImageSettings, ModelSettings, RuntimeSettings)
     styles = [style] if isinstance(style, (str, Path, np.ndarray)) else list(style)
     device = resolve_device(runtime_s.device)
@@ -74,7 +79,12 @@ def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[Imag
     style_ts = style_tensors(styles, image_s.size, image_s.style_scale)
     random_weights_notice(model_s, callback)
     stylizer = Stylizer.create(style_ts, image_s, model_s, runtime_s, device, color_reference=content_t)
-    result = stylizer.run(content_t, callback=callback)
+    partial = None
+    if resume is not None:
+        scale, its, raw = resume
+        raw_t = torch.from_numpy(np.ascontiguousarray(raw)).permute(2, 0, 1).unsqueeze(0).to(device)
+        partial = Partial(scale=scale, iterations=its, raw=raw_t)
+    result = stylizer.run(content_t, callback=callback, resume=partial)
     return ImageResult(image=media.tensor_to_image(result.image), result=result)
 
 

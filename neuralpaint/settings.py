@@ -295,6 +295,30 @@ class VideoSettings:
         return self.temporal_from_pass if self.temporal_from_pass is not None else self.passes // 2 + 1
 
 
+@dataclass(frozen=True)
+class ProgressSettings:
+    """What the command line shows and writes while a render runs (never changes the pixels)."""
+
+    #: Without a terminal (a pipe, a log file, ``nohup``): one plain progress line this often.
+    line_seconds: float = 5.0
+    #: Print the loss and its parts every N iterations (0 = never); neural-style's -print_iter.
+    print_every: int = 0
+    #: Write the current image / frame every N iterations (0 = never); neural-style's -save_iter.
+    save_every: int = 0
+    #: Keep an image's run folder (Ctrl-C state, ``--save-every`` image) after it finished.
+    #: Off: a finished image has nothing to resume.
+    keep_image_work: bool = False
+    #: Keep a video's run folder after the output is written. On: it is what makes a re-run (more
+    #: frames, other output kind) instant, what ``report`` reads, and it holds the finished frames;
+    #: ``--no-keep-work`` or ``neuralpaint clean`` remove it (README, "Run folders").
+    keep_video_work: bool = True
+
+    def __post_init__(self) -> None:
+        _finite("line_seconds", self.line_seconds, nonneg=True)
+        _int("print-every", self.print_every, minimum=0)
+        _int("save-every", self.save_every, minimum=0)
+
+
 SETTINGS_CLASSES = (ModelSettings, RuntimeSettings, ImageSettings, VideoSettings)
 
 
@@ -343,7 +367,7 @@ def as_dict(*objs: Any) -> dict[str, Any]:
 
 
 __all__ = [
-    "ModelSettings", "RuntimeSettings", "ImageSettings", "VideoSettings", "build", "split",
+    "ProgressSettings", "ModelSettings", "RuntimeSettings", "ImageSettings", "VideoSettings", "build", "split",
     "default", "as_dict", "field_names", "VGG19_URL", "VGG19_LAYERS", "IMAGENET_MEAN",
     "IMAGENET_STD", "OPTIMIZERS", "INITS", "POOLINGS", "PRECISIONS", "FLOW_METHODS", "field",
 ]

@@ -34,6 +34,7 @@ def _register() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the console script; returns the exit status (also used by tests)."""
     _register()
+    _interrupt_message.clear()
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -41,7 +42,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        print(INTERRUPTED, file=sys.stderr)
+        print(_interrupted(), file=sys.stderr)
         return 130
     except typer.TyperException as exc:  # usage errors: bad option values, missing arguments
         message = _one_line(exc.format_message())
@@ -70,12 +71,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {OOM_ADVICE}", file=sys.stderr)
         return 2
     if result == 130:  # typer turns Ctrl-C into Exit(130) and, not standalone, returns the code
-        print(INTERRUPTED, file=sys.stderr)
+        print(_interrupted(), file=sys.stderr)
         return 130
     return int(result or 0)
 
 
 INTERRUPTED = "error: interrupted; re-run the same command to resume"
+
+#: What a command saved when Ctrl-C stopped it (typer swallows the exception itself).
+_interrupt_message: list[str] = []
+
+
+def interrupted_with(message: str) -> None:
+    """Say, on Ctrl-C, what the command saved and where (instead of :data:`INTERRUPTED`)."""
+    _interrupt_message[:] = [message]
+
+
+def _interrupted() -> str:
+    return f"error: {_interrupt_message[0]}" if _interrupt_message else INTERRUPTED
 
 #: What to do when memory runs out (the optimiser says the same with the size it was at).
 OOM_ADVICE = ("out of memory; try a smaller --size or --precision bf16, "

@@ -9,6 +9,7 @@ from typing_extensions import Annotated
 
 from ..settings import ImageSettings as I
 from ..settings import ModelSettings as M
+from ..settings import ProgressSettings as P
 from ..settings import RuntimeSettings as R
 from ..settings import default as d
 from .common import parse_float_list
@@ -34,6 +35,9 @@ Precision = Annotated[str, typer.Option("--precision", help="auto, fp32, tf32 or
 Weights = Annotated[str, typer.Option("--weights", help="imagenet, random (untrained, tests only) or a .pth path.")]
 Compile = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the VGG (GPU, long runs).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+PrintEvery = Annotated[int, typer.Option("--print-every", help="Print the loss and its parts every N iterations (0 = never).")]
+SaveEvery = Annotated[int, typer.Option("--save-every", help="Write the current image / frame every N iterations into the run folder (0 = never).")]
+KeepWork = Annotated[Optional[bool], typer.Option("--keep-work/--no-keep-work", help="Keep the run folder after a finished render \\[default: video keeps it, image removes it].", show_default=False)]
 
 DEFAULTS = {
     "size": d(I, "size"), "iters": d(I, "iters"), "optimizer": d(I, "optimizer"), "init": d(I, "init"),
@@ -43,11 +47,20 @@ DEFAULTS = {
     "preserve_colors": d(I, "preserve_colors"), "pooling": d(M, "pooling"), "tol": d(I, "tol"),
     "seed": d(I, "seed"), "device": d(R, "device"), "precision": d(R, "precision"),
     "weights": d(M, "weights"), "compile": d(R, "compile"),
+    "print_every": d(P, "print_every"), "save_every": d(P, "save_every"),
 }
 
 
 #: The options above, by settings field name (what a command passes on to the core).
-SHARED = tuple(DEFAULTS) + ("lr", "style_blend")
+SHARED = tuple(k for k in DEFAULTS if k not in ("print_every", "save_every")) + ("lr", "style_blend")
+
+
+def progress_options(values: dict[str, Any]) -> dict[str, Any]:
+    """``--print-every``/``--save-every`` checked; the core's event interval that serves them."""
+    from ..settings import ProgressSettings, RuntimeSettings
+    from .progress import progress_every
+    ps = ProgressSettings(print_every=values.get("print_every") or 0, save_every=values.get("save_every") or 0)
+    return {"progress_every": progress_every(ps.print_every, ps.save_every, d(RuntimeSettings, "progress_every"))}
 
 
 def image_options(values: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,9 @@ class TrainProgress(ProgressRenderer):
     def __call__(self, event: Any) -> None:
         if isinstance(event, (TrainStep, CheckpointSaved, SampleSaved)):
             p = self.progress
-            if p is None:
+            if p is None:  # plain lines (not a terminal): the base class prints them
+                if isinstance(event, TrainStep):
+                    super().__call__(event)
                 return
             if isinstance(event, CheckpointSaved):
                 self.saved = f"  [dim]saved @{event.step}[/]"

@@ -13,12 +13,12 @@ from ..settings import FastSettings
 from ..settings import FastSettings as F
 from ..settings import VideoSettings as V
 from ..settings import default as d
-from ..video import stylize_video
 from . import app
 from .common import ProgressRenderer, check_output, echo, existing_file, existing_path, parse_offsets
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
-                      StyleWeight, Tol, TvWeight, Weights, image_options)
+                      StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
+                      progress_options)
 
 
 @app.command("video", no_args_is_help=True)
@@ -67,6 +67,8 @@ def video(
     fast: Annotated[Optional[Path], typer.Option("--fast", help="A trained fast network (neuralpaint train): frame-by-frame inference instead of optimisation.")] = None,
     fast_blend: Annotated[bool, typer.Option("--fast-blend/--no-fast-blend", help="With --fast: keep the warped previous output where the flow is reliable (Chen et al. 2017).")] = d(F, "blend"),
     fast_blend_at: Annotated[str, typer.Option("--fast-blend-at", help="With --fast-blend: compose the output images or the network's middle features.")] = d(F, "blend_at"),
+    print_every: PrintEvery = DEFAULTS["print_every"],
+    save_every: SaveEvery = DEFAULTS["save_every"],
     quiet: Quiet = False,
 ) -> None:
     """Paint a clip frame by frame, keeping it temporally coherent with optical flow.
@@ -84,6 +86,7 @@ def video(
                     FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet)
         return
     options = image_options(locals())
+    options.update(progress_options(locals()))
     options.update(temporal_init=temporal_init, short_term=short_term, long_term=long_term,
                    offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
                    passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
@@ -101,8 +104,11 @@ def video(
         return
     if executor != "local" or address is not None or max_parallel is not None:
         raise InputError("--executor, --address and --max-parallel need --chunks 2 or more")
-    with ProgressRenderer(quiet=quiet, label="frame") as progress:
-        res = stylize_video(input, style_list, output, work_dir=work_dir, restart=restart,
+    from ..video import default_output, default_work_dir, stylize_video
+    wd = work_dir if work_dir is not None else default_work_dir(Path(output) if output is not None else default_output(input))
+    with ProgressRenderer(quiet=quiet, label="frame", print_every=print_every, save_every=save_every,
+                          save_path=wd / "current.png") as progress:
+        res = stylize_video(input, style_list, output, work_dir=wd, restart=restart,
                             callback=progress, **options)
     its = sum(r.iterations for r in res.records)
     opt_s = sum(r.seconds for r in res.records)
