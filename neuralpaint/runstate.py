@@ -89,8 +89,8 @@ class RunFolder:
         """Create or resume the folder; returns the number of frames already done (pass 0).
 
         A folder made for another input or with other settings raises :class:`ResumeError`
-        unless ``restart`` (then its frames and state are removed; the flow cache, keyed by
-        clip and flow parameters, is kept).
+        unless ``restart``: then its frames, state, flows and current image are removed (the
+        flows of an aborted run must not outlive it; the command line asks first).
         """
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"work dir {str(self.path)!r} exists and is not a folder")
@@ -99,8 +99,9 @@ class RunFolder:
             self._check_same(manifest)
             self._load_records(manifest)
         elif manifest is not None and restart:
-            for sub in (self.frames_dir, self.state_dir):
+            for sub in (self.frames_dir, self.state_dir, self.flows_dir):
                 shutil.rmtree(sub, ignore_errors=True)
+            (self.path / "current.png").unlink(missing_ok=True)
         elif manifest is None and self.path.exists() and any(self.path.iterdir()) and not restart:
             names = {p.name for p in self.path.iterdir()}
             if not names <= {"frames", "state", "flows"}:
@@ -208,6 +209,18 @@ class RunFolder:
         except (OSError, ValueError, EOFError) as exc:
             raise ResumeError(f"float state {str(p)!r} is damaged ({exc}); use --restart") from None
         return arr.astype(np.float32, copy=False)
+
+
+def finished_frames(path: Path) -> int:
+    """How many frames the run folder ``path`` holds as finished (0 when it has no readable manifest)."""
+    try:
+        data = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+        frames = data.get("frames", []) if isinstance(data, dict) else []
+        return sum(1 for t, rec in enumerate(frames) if isinstance(rec, dict)
+                   and _is_int(rec.get("passes_done")) and rec["passes_done"] > 0
+                   and (Path(path) / "frames" / frame_name(t)).exists())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return 0
 
 
 def _is_int(v: Any) -> bool:

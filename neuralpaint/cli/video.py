@@ -36,7 +36,8 @@ def video(
     first_iters: Annotated[int, typer.Option("--first-iters", help="Iteration cap of the first frame.")] = d(V, "first_iters"),
     iters: Iters = DEFAULTS["iters"],
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Run folder (frames, float state, flows, manifest) \\[default: next to the output].")] = None,
-    restart: Annotated[bool, typer.Option("--restart", help="Discard the run folder's frames and start over.")] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard the run folder's frames and flows and start over (asks first on a terminal).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask: with --restart, discard finished frames without a prompt (needed when not on a terminal).")] = False,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio into an MP4 output.")] = d(V, "audio"),
     start: Annotated[Optional[int], typer.Option("--start", help="First frame to render (1-based).")] = None,
     end: Annotated[Optional[int], typer.Option("--end", help="Last frame to render (1-based, inclusive).")] = None,
@@ -92,6 +93,10 @@ def video(
                    passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
     if chunks < 1:
         raise InputError(f"--chunks must be >= 1, got {chunks}")
+    from ..video import default_output, default_work_dir
+    wd = work_dir if work_dir is not None else default_work_dir(Path(output) if output is not None else default_output(input))
+    if restart and chunks == 1:
+        confirm_restart(wd, yes)
     if chunks > 1:
         from ..chunks import stylize_video_chunked
 
@@ -104,8 +109,7 @@ def video(
         return
     if executor != "local" or address is not None or max_parallel is not None:
         raise InputError("--executor, --address and --max-parallel need --chunks 2 or more")
-    from ..video import default_output, default_work_dir, stylize_video
-    wd = work_dir if work_dir is not None else default_work_dir(Path(output) if output is not None else default_output(input))
+    from ..video import stylize_video
     with ProgressRenderer(quiet=quiet, label="frame", print_every=print_every, save_every=save_every,
                           save_path=wd / "current.png") as progress:
         res = stylize_video(input, style_list, output, work_dir=wd, restart=restart,
@@ -114,6 +118,22 @@ def video(
     opt_s = sum(r.seconds for r in res.records)
     echo(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
          f"optimising, {res.seconds:.1f}s in all; run folder {res.work_dir})")
+
+
+def confirm_restart(work_dir: Path, yes: bool) -> None:
+    """``--restart`` discards finished frames: ask on a terminal, require ``--yes`` elsewhere."""
+    import sys
+
+    from ..runstate import finished_frames
+    done = finished_frames(work_dir)
+    if done == 0 or yes:
+        return
+    what = f"--restart discards the {done} finished frame{'s' if done != 1 else ''} in {str(work_dir)!r}"
+    if not sys.stdin.isatty():
+        raise InputError(f"{what}; add --yes to confirm (or drop --restart to resume)")
+    if not typer.confirm(f"{what}. Continue?", default=False, err=True):
+        raise InputError(f"nothing discarded: {done} finished frames kept in {str(work_dir)!r}; "
+                         f"re-run without --restart to resume")
 
 
 def _fast_video(input: Path, styles: list[Path], output: Optional[str], model: Path, size: int,
