@@ -74,7 +74,9 @@ def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[Imag
     image_s, model_s, runtime_s = settings.split(options, ImageSettings, ModelSettings, RuntimeSettings)
     styles = [style] if isinstance(style, (str, Path, np.ndarray)) else list(style)
     device = resolve_device(runtime_s.device)
-    content_arr = media.resize_long_side(as_array(content), image_s.size)
+    content_arr = as_array(content)
+    content_arr = media.resize_long_side(
+        content_arr, media.working_long_side(image_s.size, *content_arr.shape[:2], upscale=image_s.upscale))
     content_t = media.image_to_tensor(content_arr).to(device)
     style_ts = style_tensors(styles, image_s.size, image_s.style_scale)
     random_weights_notice(model_s, callback)

@@ -317,7 +317,8 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         style_paths.append(str(Path(s).resolve()))
 
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
-    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end,
+                           upscale=image_s.upscale)
     n = len(clip.frames)
     if n == 0:
         raise InputError(f"input {str(input_path)!r} has no frames")

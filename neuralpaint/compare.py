@@ -340,7 +340,8 @@ def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_d
     from .device import resolve_device
     device = resolve_device(runtime_s.device)
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
-    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end,
+                           upscale=image_s.upscale)
     source = clip.frames
     if not source:
         raise InputError(f"input {str(input_path)!r} has no frames")

@@ -461,11 +461,21 @@ def _detect_kind(path: Path) -> str:
     return "video"  # let FFmpeg sniff it; failure names the path
 
 
+def working_long_side(size: int, h: int, w: int, upscale: bool = True) -> int:
+    """The long side to work at for a ``h`` x ``w`` source: ``size``, except that without
+    ``upscale`` a smaller source keeps its own (but never below 16 px, VGG-19's minimum)."""
+    long_side = max(int(h), int(w))
+    if upscale or long_side >= size:
+        return int(size)
+    return max(long_side, 16)
+
+
 def read_clip(path: PathLike, size: Optional[int] = None, start: Optional[int] = None,
-              end: Optional[int] = None, *, max_pixels: int = MAX_PIXELS) -> Clip:
+              end: Optional[int] = None, *, max_pixels: int = MAX_PIXELS, upscale: bool = True) -> Clip:
     """Decode a GIF / animated image, a video, a folder of frames or a still image.
 
-    ``size``: long side every frame is resized to while decoding (memory stays small).
+    ``size``: long side every frame is resized to while decoding (memory stays small); with
+    ``upscale=False`` a smaller clip keeps its size (:func:`working_long_side`).
     ``start``/``end``: 1-based inclusive frame range; ``end`` past the clip is clamped, ``start``
     past it is an error. Raises :class:`InputError` naming ``path`` for anything unreadable.
     """
@@ -474,6 +484,8 @@ def read_clip(path: PathLike, size: Optional[int] = None, start: Optional[int] =
     s, e = _check_range(start, end)
     if not path.exists():
         raise InputError(f"cannot read clip {_q(path)}: no such file or folder")
+    if size is not None and not upscale:
+        size = working_long_side(size, *probe_clip(path, max_pixels=max_pixels).size, upscale=False)
     kind = _detect_kind(path)
     if kind == "folder":
         return _read_folder(path, size, s, e, max_pixels)

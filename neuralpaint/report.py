@@ -456,7 +456,9 @@ def _load_source(path: Path, ident: Mapping[str, Any], st: Mapping[str, Any], n:
             return None, "is not the clip this run was made from (its fingerprint differs)"
     size = st.get("size") if isinstance(st.get("size"), int) else None
     try:
-        clip = media.read_clip(path, size=size, start=st.get("start"), end=st.get("end"))
+        # runs made before "upscale" existed always enlarged to "size"
+        clip = media.read_clip(path, size=size, start=st.get("start"), end=st.get("end"),
+                               upscale=bool(st.get("upscale", True)))
     except InputError as exc:
         return None, f"cannot be read ({exc})"
     if len(clip.frames) != n:

@@ -129,8 +129,12 @@ class RuntimeSettings:
 class ImageSettings:
     """One image: the Gatys et al. objective and its optimisation."""
 
-    #: Long side of the output in pixels.
+    #: Long side of the output in pixels: the largest one; a smaller source keeps its own size
+    #: unless ``upscale`` (the command line sets it when ``--size N`` is given explicitly).
     size: int = 512
+    #: Enlarge a source smaller than ``size`` to it (off: painting a 128-px clip at 512 px costs
+    #: 16x the pixels and time for detail the source does not have).
+    upscale: bool = False
     #: Iteration cap per scale (the stopping rule usually ends earlier).
     iters: int = 500
     optimizer: str = "lbfgs"

@@ -46,7 +46,7 @@ from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettin
 Callback = Optional[Callable[[Any], None]]
 
 # Settings that do not change the pixels and may differ between a run and its resumption.
-_NOT_IDENTITY = {"device", "progress_every", "compile", "audio"}
+_NOT_IDENTITY = {"device", "progress_every", "compile", "audio", "upscale"}  # upscale: the frame size is in the identity
 
 
 def inside_only(c: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -209,7 +209,8 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
     device = resolve_device(runtime_s.device)
 
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
-    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end,
+                           upscale=image_s.upscale)
     frames = clip.frames
     n = len(frames)
     if n == 0:

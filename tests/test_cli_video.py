@@ -66,3 +66,40 @@ def test_restart_with_yes_removes_the_old_frames_and_flows(cli, clip, tmp_path):
     assert r.code == 0, r
     assert not stale.exists()
     assert len(finished(work)) == 2
+
+
+def test_default_size_never_upscales_a_small_clip(cli, clip, tmp_path):
+    src, style = clip
+    out = tmp_path / "o.gif"
+    r = cli("video", src, style, "-o", out, *FAST)  # no --size: at most 512, here the clip's 32x24
+    assert r.code == 0, r
+    from neuralpaint import media
+    assert media.read_clip(out).frames[0].shape[:2] == (24, 32)
+
+
+@pytest.mark.parametrize("size, expected", [(None, (34, 512)), ("source", (40, 600)), ("1024", (68, 1024))])
+def test_size_default_source_and_explicit(cli, tmp_path, size, expected):
+    from neuralpaint.cli.options import parse_size
+    from neuralpaint import media
+    # a 40x600 strip: cheap to paint even at 600 px
+    long_side, upscale = parse_size(size)
+    assert media.working_long_side(long_side, 40, 600, upscale=upscale) == expected[1]
+    src = tmp_path / "strip.png"
+    Image.fromarray(distinct_frame(1, 40, 600)).save(src)
+    style = tmp_path / "style.png"
+    Image.fromarray(distinct_frame(7, 24, 24)).save(style)
+    out = tmp_path / "o.png"
+    extra = [] if size is None else ["--size", size]
+    r = cli("image", src, style, "-o", out, "--weights", "random", "--iters", "1", "--optimizer", "adam", "-q", *extra)
+    assert r.code == 0, r
+    with Image.open(out) as im:
+        assert im.size == (expected[1], expected[0])
+
+
+def test_explicit_size_enlarges_and_bad_size_is_one_line(cli, clip, tmp_path):
+    from neuralpaint import media
+    assert media.working_long_side(64, 24, 32, upscale=True) == 64
+    assert media.working_long_side(512, 8, 12, upscale=False) == 16  # VGG's minimum
+    src, style = clip
+    r = cli("video", src, style, "-o", tmp_path / "o.gif", *FAST, "--size", "big")
+    assert r.code == 2 and r.err.startswith("error: Invalid value for '--size'") and "'big'" in r.err, r

@@ -39,7 +39,7 @@ def compare_command(
     multipass_iters: Annotated[int, typer.Option("--multipass-iters", help="Iteration cap per frame in passes after the first.")] = d(V, "multipass_iters"),
     temporal_weight: Annotated[float, typer.Option("--temporal-weight")] = d(V, "temporal_weight"),
     iters: Iters = DEFAULTS["iters"],
-    size: Size = DEFAULTS["size"],
+    size: Size = None,
     optimizer: Optimizer = DEFAULTS["optimizer"],
     content_weight: ContentWeight = DEFAULTS["content_weight"],
     style_weight: StyleWeight = DEFAULTS["style_weight"],

@@ -18,7 +18,7 @@ from .common import ProgressRenderer, check_image_suffix, check_output, echo, ex
 from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, KeepWork, Lr, Optimizer,
                       Pooling, Precision, PreserveColors, PrintEvery, Compile, Quiet, SaveEvery, Scales,
                       Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
-                      image_options, progress_options)
+                      fast_size, image_options, progress_options)
 
 
 @app.command("image", no_args_is_help=True)
@@ -26,7 +26,7 @@ def image(
     content: Annotated[Path, typer.Argument(help="The photo to paint.", show_default=False)],
     styles: Annotated[Optional[List[Path]], typer.Argument(help="One or more style images (blended); none with --fast.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image \\[default: <content>_stylized.png].")] = None,
-    size: Size = DEFAULTS["size"],
+    size: Size = None,
     iters: Iters = DEFAULTS["iters"],
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
@@ -70,7 +70,7 @@ def image(
         from ..device import resolve_device
         from ..fast.infer import stylize_image_file
 
-        stylize_image_file(fast, content, out, size=size, device=resolve_device(device))
+        stylize_image_file(fast, content, out, size=fast_size(size, content), device=resolve_device(device))
         echo(f"{out}  (fast network {fast.name})")
         return
     options = image_options(locals())

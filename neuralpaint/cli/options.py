@@ -14,7 +14,20 @@ from ..settings import RuntimeSettings as R
 from ..settings import default as d
 from .common import parse_float_list
 
-Size = Annotated[int, typer.Option("--size", help="Long side of the output in pixels.")]
+def _size_text(value: Optional[str]) -> Optional[str]:
+    if value is None or value == "source":
+        return value
+    try:
+        int(value)
+    except ValueError:
+        raise typer.BadParameter("give a number of pixels or 'source'") from None
+    return value
+
+
+Size = Annotated[Optional[str], typer.Option(
+    "--size", callback=_size_text, show_default=False, metavar="PIXELS|source",
+    help=f"Long side of the output in pixels, or 'source' for the source's own size \\[default: {d(I, 'size')}, "
+         f"never larger than the source].")]
 Iters = Annotated[int, typer.Option("--iters", help="Iteration cap (per scale; later frames in a video).")]
 Optimizer = Annotated[str, typer.Option("--optimizer", help="lbfgs or adam.")]
 Lr = Annotated[Optional[float], typer.Option("--lr", help=f"Step size \\[default: {d(I, 'lbfgs_lr')} for lbfgs, {d(I, 'adam_lr')} for adam].")]
@@ -40,7 +53,7 @@ SaveEvery = Annotated[int, typer.Option("--save-every", help="Write the current 
 KeepWork = Annotated[Optional[bool], typer.Option("--keep-work/--no-keep-work", help="Keep the run folder after a finished render \\[default: video keeps it, image removes it].", show_default=False)]
 
 DEFAULTS = {
-    "size": d(I, "size"), "iters": d(I, "iters"), "optimizer": d(I, "optimizer"), "init": d(I, "init"),
+    "size": None, "iters": d(I, "iters"), "optimizer": d(I, "optimizer"), "init": d(I, "init"),
     "line_search": d(I, "line_search"),
     "content_weight": d(I, "content_weight"), "style_weight": d(I, "style_weight"),
     "tv_weight": d(I, "tv_weight"), "style_scale": d(I, "style_scale"), "scales": d(I, "scales"),
@@ -53,6 +66,24 @@ DEFAULTS = {
 
 #: The options above, by settings field name (what a command passes on to the core).
 SHARED = tuple(k for k in DEFAULTS if k not in ("print_every", "save_every")) + ("lr", "style_blend")
+
+
+def parse_size(text: Optional[str]) -> tuple[int, bool]:
+    """``--size``: not given -> (the default, no upscaling); ``source`` -> (the largest size, no
+    upscaling: the source's own size); ``N`` -> (N, upscaling: the user asked for N pixels)."""
+    from ..settings import MAX_SIZE
+    if text is None:
+        return d(I, "size"), d(I, "upscale")
+    if text == "source":
+        return MAX_SIZE, False
+    return int(text), True
+
+
+def fast_size(text: Optional[str], source: Any) -> int:
+    """The long side for the fast network: ``--size`` applied to ``source``'s size."""
+    from .. import media
+    size, upscale = parse_size(text)
+    return media.working_long_side(size, *media.probe_clip(source).size, upscale=upscale)
 
 
 def progress_options(values: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +100,8 @@ def image_options(values: dict[str, Any]) -> dict[str, Any]:
     ``style_blend`` is parsed; ``None`` (not given) is dropped so the settings default applies.
     """
     out = {k: values[k] for k in SHARED if k in values and values[k] is not None}
+    if "size" in out:
+        out["size"], out["upscale"] = parse_size(out["size"])
     if "style_blend" in out:
         out["style_blend"] = parse_float_list(out["style_blend"], "--style-blend")
     return out

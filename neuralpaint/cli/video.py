@@ -18,7 +18,7 @@ from .common import ProgressRenderer, check_output, echo, existing_file, existin
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
-                      progress_options)
+                      fast_size, progress_options)
 
 
 @app.command("video", no_args_is_help=True)
@@ -41,7 +41,7 @@ def video(
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio into an MP4 output.")] = d(V, "audio"),
     start: Annotated[Optional[int], typer.Option("--start", help="First frame to render (1-based).")] = None,
     end: Annotated[Optional[int], typer.Option("--end", help="Last frame to render (1-based, inclusive).")] = None,
-    size: Size = DEFAULTS["size"],
+    size: Size = None,
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
     init: Init = DEFAULTS["init"],
@@ -83,7 +83,7 @@ def video(
     if output is not None:
         check_output(Path(output), [input, *style_list])
     if fast is not None:
-        _fast_video(input, style_list, output, fast, size, start, end, audio, device,
+        _fast_video(input, style_list, output, fast, fast_size(size, input), start, end, audio, device,
                     FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet)
         return
     options = image_options(locals())
