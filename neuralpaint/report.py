@@ -455,10 +455,10 @@ def _load_source(path: Path, ident: Mapping[str, Any], st: Mapping[str, Any], n:
         if key in recorded and recorded.get(key) != now.get(key):
             return None, "is not the clip this run was made from (its fingerprint differs)"
     size = st.get("size") if isinstance(st.get("size"), int) else None
+    if shape:  # the long side the run actually worked at (--size is a cap unless given explicitly)
+        size = max(int(shape[1]), int(shape[2]))
     try:
-        # runs made before "upscale" existed always enlarged to "size"
-        clip = media.read_clip(path, size=size, start=st.get("start"), end=st.get("end"),
-                               upscale=bool(st.get("upscale", True)))
+        clip = media.read_clip(path, size=size, start=st.get("start"), end=st.get("end"))
     except InputError as exc:
         return None, f"cannot be read ({exc})"
     if len(clip.frames) != n:
