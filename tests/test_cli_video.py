@@ -103,3 +103,48 @@ def test_explicit_size_enlarges_and_bad_size_is_one_line(cli, clip, tmp_path):
     src, style = clip
     r = cli("video", src, style, "-o", tmp_path / "o.gif", *FAST, "--size", "big")
     assert r.code == 2 and r.err.startswith("error: Invalid value for '--size'") and "'big'" in r.err, r
+
+
+def test_summary_says_where_the_run_folder_is_and_how_big(cli, clip, tmp_path):
+    from neuralpaint.runstate import folder_size, format_bytes
+    src, style = clip
+    out = tmp_path / "o.gif"
+    r = cli("video", src, style, "-o", out, *FAST)
+    assert r.code == 0, r
+    work = tmp_path / ".o.gif.neuralpaint"
+    assert f"run folder {work}, {format_bytes(folder_size(work))};" in r.out, r.out
+
+
+def test_no_keep_work_removes_the_run_folder(cli, clip, tmp_path):
+    src, style = clip
+    out = tmp_path / "o.gif"
+    r = cli("video", src, style, "-o", out, *FAST, "--no-keep-work")
+    assert r.code == 0, r
+    assert out.exists() and not (tmp_path / ".o.gif.neuralpaint").exists()
+    assert "run folder removed (--no-keep-work)" in r.out
+
+
+def test_clean_lists_and_removes_only_finished_run_folders(cli, clip, tmp_path, monkeypatch):
+    import json
+    src, style = clip
+    assert cli("video", src, style, "-o", tmp_path / "a.gif", *FAST).code == 0
+    assert cli("video", src, style, "-o", tmp_path / "b.gif", *FAST).code == 0
+    unfinished = tmp_path / ".b.gif.neuralpaint"
+    data = json.loads((unfinished / "manifest.json").read_text())
+    data["complete"] = False
+    (unfinished / "manifest.json").write_text(json.dumps(data))
+    finished_dir = tmp_path / ".a.gif.neuralpaint"
+
+    r = cli("clean", tmp_path)  # not a terminal, no --yes: lists only
+    assert r.code == 0, r
+    assert str(finished_dir) in r.out and "unfinished" in r.out and "nothing removed: add --yes" in r.out
+    assert finished_dir.exists()
+
+    r = cli("clean", tmp_path, "--yes")
+    assert r.code == 0, r
+    assert "removed 1 finished run folder" in r.out
+    assert not finished_dir.exists() and unfinished.exists()
+    assert (tmp_path / "a.gif").exists()  # outputs are never touched
+
+    r = cli("clean", tmp_path / "missing")
+    assert r.code == 2 and "missing" in r.err

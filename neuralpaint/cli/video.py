@@ -18,7 +18,7 @@ from .common import ProgressRenderer, check_output, echo, existing_file, existin
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
-                      fast_size, progress_options)
+                      KeepWork, fast_size, progress_options)
 
 
 @app.command("video", no_args_is_help=True)
@@ -70,6 +70,7 @@ def video(
     fast_blend_at: Annotated[str, typer.Option("--fast-blend-at", help="With --fast-blend: compose the output images or the network's middle features.")] = d(F, "blend_at"),
     print_every: PrintEvery = DEFAULTS["print_every"],
     save_every: SaveEvery = DEFAULTS["save_every"],
+    keep_work: KeepWork = None,
     quiet: Quiet = False,
 ) -> None:
     """Paint a clip frame by frame, keeping it temporally coherent with optical flow.
@@ -105,7 +106,7 @@ def video(
                                          executor=executor, address=address, max_parallel=max_parallel,
                                          work_dir=work_dir, restart=restart, callback=progress, **options)
         echo(f"{cres.output}  ({cres.frames} frames in {len(cres.chunks)} chunks, {cres.seconds:.1f}s; "
-             f"work folder {cres.work_dir})")
+             f"{_run_folder_text(Path(cres.work_dir), keep_work)})")
         return
     if executor != "local" or address is not None or max_parallel is not None:
         raise InputError("--executor, --address and --max-parallel need --chunks 2 or more")
@@ -117,7 +118,20 @@ def video(
     its = sum(r.iterations for r in res.records)
     opt_s = sum(r.seconds for r in res.records)
     echo(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
-         f"optimising, {res.seconds:.1f}s in all; run folder {res.work_dir})")
+         f"optimising, {res.seconds:.1f}s in all; {_run_folder_text(Path(res.work_dir), keep_work)})")
+
+
+def _run_folder_text(work_dir: Path, keep_work: Optional[bool]) -> str:
+    """Keep (and say where and how big) or remove the run folder of a finished render."""
+    import shutil
+
+    from ..runstate import folder_size, format_bytes
+    from ..settings import ProgressSettings
+    if keep_work if keep_work is not None else d(ProgressSettings, "keep_video_work"):
+        return (f"run folder {work_dir}, {format_bytes(folder_size(work_dir))}; "
+                f"--no-keep-work or `neuralpaint clean` removes it")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return "run folder removed (--no-keep-work)"
 
 
 def confirm_restart(work_dir: Path, yes: bool) -> None:
