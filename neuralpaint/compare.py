@@ -67,17 +67,14 @@ from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError,
 from .runstate import FrameRecord, frame_name
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 
-METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend")
-DEFAULT_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast")
-#: Passes of the ``multipass`` method in a comparison.
-COMPARE_PASSES = 3
-#: Training steps of the ``fast`` network when no model file is given (a quick fit to the clip's
-#: own frames so that the comparison works out of the box; a real model trains 40k steps).
-FAST_STEPS = 200
+# The defaults live in settings (the command line reads them without importing this module).
+from .settings import COMPARE_DEFAULT_METHODS as DEFAULT_METHODS  # noqa: E402
+from .settings import COMPARE_FAST_STEPS as FAST_STEPS  # noqa: E402
+from .settings import COMPARE_METHODS as METHODS  # noqa: E402
+from .settings import COMPARE_PASSES  # noqa: E402,F401
+from .settings import COMPARE_TABLE_OFFSETS as TABLE_OFFSETS  # noqa: E402
 #: Crops per training step of that network.
 FAST_BATCH = 2
-#: The offsets shown in the table (all of ``eval_offsets`` are in compare.json).
-TABLE_OFFSETS: tuple[int, ...] = (1, 4, 16)
 COLUMNS = ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss"]
 FORMAT = "neuralpaint-compare"
 VERSION = 1

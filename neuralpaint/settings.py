@@ -484,4 +484,19 @@ class FastSettings:
 
 
 SETTINGS_CLASSES = SETTINGS_CLASSES + (TrainSettings, FastSettings)
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation and comparison (neuralpaint.metrics, neuralpaint.compare): defaults of `evaluate`,
+# `report` and `compare`, here so that the command line shows them without importing torch.
+
+#: Frame offsets k of the warping error E_k.
+EVAL_OFFSETS: tuple[int, ...] = (1, 2, 4, 8, 16)
+COMPARE_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend")
+COMPARE_DEFAULT_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast")
+#: Passes of compare's multipass method (Ruder's 15 are too slow for a comparison).
+COMPARE_PASSES = 3
+#: Steps of the fast network compare trains on the clip when no --fast-model is given.
+COMPARE_FAST_STEPS = 200
+#: Offsets of E_k shown in compare's table.
+COMPARE_TABLE_OFFSETS: tuple[int, ...] = (1, 4, 16)
 __all__ += ["TrainSettings", "FastSettings", "FAST_BLEND_AT"]

@@ -13,8 +13,6 @@ from typing import Optional, Sequence
 
 import typer
 
-from flows.errors import FlowError
-
 from ..errors import NeuralPaintError
 
 app = typer.Typer(
@@ -23,7 +21,50 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+        print(f"neuralpaint {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                 help="Print the version and exit."),
+) -> None:
+    """Paint photos and videos in the style of an artwork."""
+
+
+def _conventional_help(command: object) -> None:
+    """Usage lines as click writes them (``CONTENT [STYLES]...``, not typer's ``{content}``) and
+    no ``<bool>`` type column for flags (``--help``, ``--quiet``): they take no value."""
+    def no_type(param: object) -> None:
+        param.display_type_rich = (lambda ctx: None)  # type: ignore[attr-defined]
+
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "argument":
+            name = (param.metavar or param.name or "").upper()
+            shown = name if param.required else f"[{name}]"
+            shown += "..." if param.nargs != 1 else ""
+            param._usage_display_name = (lambda text=shown: text)  # type: ignore[attr-defined]
+        elif getattr(param, "is_flag", False):
+            no_type(param)
+    real_help_option = command.get_help_option  # type: ignore[attr-defined]
+
+    def help_option(ctx: object) -> object:
+        option = real_help_option(ctx)
+        if option is not None:
+            no_type(option)
+        return option
+
+    command.get_help_option = help_option  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        _conventional_help(sub)
 
 
 def _register() -> None:
@@ -36,6 +77,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _register()
     _interrupt_message.clear()
     command = typer.main.get_command(app)
+    _conventional_help(command)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = command.main(args=args, prog_name="neuralpaint", standalone_mode=False)
@@ -55,7 +97,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         print(f"error: {_with_value(message, args)}", file=sys.stderr)
         return 2
-    except (NeuralPaintError, FlowError) as exc:
+    except (NeuralPaintError, ValueError) as exc:
+        if not isinstance(exc, NeuralPaintError) and not _is_flow_error(exc):
+            raise
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     # Safety nets: the core turns these into the errors above where it can; what slips through
@@ -93,6 +137,12 @@ def _interrupted() -> str:
 #: What to do when memory runs out (the optimiser says the same with the size it was at).
 OOM_ADVICE = ("out of memory; try a smaller --size or --precision bf16, "
               "or close other programs using the device")
+
+
+def _is_flow_error(exc: BaseException) -> bool:
+    """A :class:`flows.FlowError` (looked up lazily: importing flows imports OpenCV)."""
+    errors = sys.modules.get("flows.errors")
+    return errors is not None and isinstance(exc, errors.FlowError)
 
 
 def _is_oom(exc: BaseException) -> bool:

@@ -38,7 +38,7 @@ from rich.console import Console
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..metrics import OFFSETS
+from ..settings import EVAL_OFFSETS as OFFSETS
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from . import app

@@ -15,10 +15,6 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-import flows
-from flows.estimate import check_method
-
-from .. import media
 from ..errors import InputError
 from ..events import StageEvent
 from ..settings import VideoSettings as V
@@ -37,6 +33,10 @@ def flow(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Optical flow of a clip, for inspection or for other tools."""
+    import flows
+    from flows.estimate import check_method
+
+    from .. import media
     check_method(method)
     js = parse_offsets(offsets)
     assert js is not None

@@ -9,7 +9,6 @@ import typer
 from typing_extensions import Annotated
 
 from ..errors import InputError
-from ..fast.train import CheckpointSaved, SampleSaved, TrainStep, train
 from ..settings import ModelSettings as M
 from ..settings import RuntimeSettings as R
 from ..settings import TrainSettings as T
@@ -30,6 +29,7 @@ class TrainProgress(ProgressRenderer):
         self.saved = ""
 
     def __call__(self, event: Any) -> None:
+        from ..fast.train import CheckpointSaved, SampleSaved, TrainStep
         if isinstance(event, (TrainStep, CheckpointSaved, SampleSaved)):
             p = self.progress
             if p is None:  # plain lines (not a terminal): the base class prints them
@@ -90,6 +90,7 @@ def train_command(
     train_s = build(T, options)
     model_s = build(M, {"weights": weights, "pooling": pooling})
     runtime_s = build(R, {"device": device, "precision": precision})
+    from ..fast.train import train
     with TrainProgress(quiet=quiet) as progress:
         res = train(style, data, output, train_s, callback=progress, resume=not restart,
                     model=model_s, runtime=runtime_s)
