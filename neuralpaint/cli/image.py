@@ -18,11 +18,12 @@ from .common import ProgressRenderer, check_image_suffix, check_output, echo, ex
 from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, KeepWork, Lr, Optimizer,
                       Pooling, Precision, PreserveColors, PrintEvery, Compile, Quiet, SaveEvery, Scales,
                       Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
-                      fast_size, image_options, progress_options)
+                      fast_size, image_options, progress_options, refuse_with_fast)
 
 
 @app.command("image", no_args_is_help=True)
 def image(
+    ctx: typer.Context,
     content: Annotated[Path, typer.Argument(help="The photo to paint.", show_default=False)],
     styles: Annotated[Optional[List[Path]], typer.Argument(help="One or more style images (blended); none with --fast.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image \\[default: <content>_stylized.png].")] = None,
@@ -66,6 +67,7 @@ def image(
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
     if fast is not None:
+        refuse_with_fast(ctx)
         existing_file(fast, "fast model")
         from ..device import resolve_device
         from ..fast.infer import stylize_image_file

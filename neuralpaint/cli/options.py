@@ -68,6 +68,29 @@ DEFAULTS = {
 SHARED = tuple(k for k in DEFAULTS if k not in ("print_every", "save_every")) + ("lr", "style_blend")
 
 
+#: Options of the optimisation that a trained fast network (``--fast``) does not use.
+NOT_WITH_FAST = ("iters", "optimizer", "lr", "init", "line_search", "content_weight", "style_weight",
+                 "tv_weight", "style_blend", "style_scale", "scales", "preserve_colors", "pooling", "tol",
+                 "seed", "weights", "compile", "precision", "print_every", "save_every", "keep_work",
+                 "temporal_init", "short_term", "long_term", "offsets", "temporal_weight", "passes",
+                 "first_iters", "work_dir", "restart", "chunks", "overlap", "executor", "address",
+                 "max_parallel", "init_image", "flow_dir", "content_layer", "style_layers")
+
+
+def refuse_with_fast(ctx: Any) -> None:
+    """``--fast`` with an option it would ignore (``--iters``, ``--style-weight``, ...) is an error:
+    the network was trained with its own settings, and silently ignoring them misleads."""
+    from ..errors import InputError
+    given = []
+    for param in ctx.command.params:
+        if param.name in NOT_WITH_FAST and ctx.get_parameter_source(param.name).name == "COMMANDLINE":
+            given.append(max(param.opts, key=len))
+    if given:
+        raise InputError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --fast (the "
+                         f"network paints with what it was trained with; see `neuralpaint train`); drop "
+                         f"{'it' if len(given) == 1 else 'them'}")
+
+
 def parse_size(text: Optional[str]) -> tuple[int, bool]:
     """``--size``: not given -> (the default, no upscaling); ``source`` -> (the largest size, no
     upscaling: the source's own size); ``N`` -> (N, upscaling: the user asked for N pixels)."""

@@ -18,11 +18,12 @@ from .common import ProgressRenderer, check_output, echo, existing_file, existin
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
-                      KeepWork, fast_size, progress_options)
+                      KeepWork, fast_size, progress_options, refuse_with_fast)
 
 
 @app.command("video", no_args_is_help=True)
 def video(
+    ctx: typer.Context,
     input: Annotated[Path, typer.Argument(help="A GIF, a video file (mp4, mov, webm, avi, mkv) or a folder of frames.", show_default=False)],
     styles: Annotated[Optional[List[Path]], typer.Argument(help="Style image(s) \\[default: the bundled style].", show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Output: .gif, .mp4/.mov/.mkv/.webm, or a folder (ends with / or has no suffix) \\[default: <input>_stylized.gif|mp4].")] = None,
@@ -84,6 +85,7 @@ def video(
     if output is not None:
         check_output(Path(output), [input, *style_list])
     if fast is not None:
+        refuse_with_fast(ctx)
         _fast_video(input, style_list, output, fast, fast_size(size, input), start, end, audio, device,
                     FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet)
         return
