@@ -964,7 +964,8 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     The kind comes from the suffix (:func:`output_kind`). Timing comes from ``clip`` (the source):
     GIF durations, or its exact fps; ``fps`` overrides it. A video output copies the source's
     audio (cut to ``clip.time_range``) unless ``audio`` is False. ``progress(done, total)`` is
-    called after each frame. Files appear atomically. Returns the path written.
+    called after each frame. Files appear atomically. Returns the path written. A folder's PNGs are
+    numbered by source frame (``clip.first`` onwards), so a ``--start 3`` render starts at 3.
     """
     path_text = os.fspath(path)
     kind = output_kind(path_text)
@@ -974,7 +975,8 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     if kind != "folder":
         remove_stale_temps(path)  # left by an encode that was killed (kill -9) before its rename
     if kind == "folder":
-        _write_folder(path, frames, progress)
+        # numbered by source frame: --start 3 --end 7 gives frame_00003..frame_00007, beside the source's
+        _write_folder(path, frames, progress, first=clip.first if clip is not None else 1)
     elif kind == "gif":
         _write_gif(path, frames, clip, rate, progress)
     else:
@@ -982,13 +984,13 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     return path
 
 
-def _write_folder(path: Path, frames: Sequence[np.ndarray], progress: Progress) -> None:
+def _write_folder(path: Path, frames: Sequence[np.ndarray], progress: Progress, first: int = 1) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create folder {_q(path)}: {exc.strerror or exc}") from None
     total = len(frames)
-    for i, f in enumerate(frames, 1):
+    for i, f in enumerate(frames, first):
         save_image(path / f"frame_{i:05d}.png", f)
         if progress is not None:
             progress(i, total)

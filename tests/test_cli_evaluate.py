@@ -53,7 +53,7 @@ def test_delivered_gif_says_why_it_reads_higher_and_shows_the_source_e(run, cli)
     r = cli("evaluate", out, src, "--offsets", "1", "-q")
     assert r.code == 0, r
     assert "source E_k" in r.out
-    assert "note: a GIF keeps 256 dithered colours per frame" in r.out
+    assert "note: a GIF keeps at most 256 colours" in r.out
     data = json.loads(cli("evaluate", out, src, "--offsets", "1", "--json").out)
     own = json.loads(cli("evaluate", src, src, "--offsets", "1", "--json").out)
     assert data["source_E"]["1"] == pytest.approx(own["E"]["1"])  # the source measured as an output

@@ -148,3 +148,24 @@ def test_clean_lists_and_removes_only_finished_run_folders(cli, clip, tmp_path, 
 
     r = cli("clean", tmp_path / "missing")
     assert r.code == 2 and "missing" in r.err
+
+
+def test_start_end_folder_output_is_numbered_by_source_frame(cli, tmp_path):
+    src = tmp_path / "clip.gif"
+    write_gif(src, [distinct_frame(i, 24, 32) for i in range(8)], [80] * 8)
+    style = tmp_path / "style.png"
+    Image.fromarray(distinct_frame(7, 24, 24)).save(style)
+    out = tmp_path / "out"
+    r = cli("video", src, style, "-o", f"{out}/", *FAST, "--start", "3", "--end", "5", "--no-short-term")
+    assert r.code == 0, r
+    assert sorted(p.name for p in out.iterdir()) == ["frame_00003.png", "frame_00004.png", "frame_00005.png"]
+
+
+def test_an_existing_output_is_replaced_with_a_notice(cli, clip, tmp_path):
+    src, style = clip
+    out = tmp_path / "o.gif"
+    r = cli("video", src, style, "-o", out, *FAST)
+    assert r.code == 0 and "will be replaced" not in r.err, r
+    r = cli("video", src, style, "-o", out, *FAST)
+    assert r.code == 0, r
+    assert f"notice: {str(out)!r} exists; it will be replaced" in r.err

@@ -105,6 +105,16 @@ def check_image_suffix(output: Path) -> Path:
     return output
 
 
+def say_if_replacing(output: Path) -> None:
+    """An existing output is replaced (a re-run redoes or resumes a render): say so, once, first.
+
+    Not refused: re-running the same command is how a render resumes, and its output exists then.
+    """
+    if output.is_file() or (output.is_dir() and any(output.glob("frame_*.png"))):
+        what = "its frame files" if output.is_dir() else "it"
+        err_console.print(f"[yellow]notice:[/] {str(output)!r} exists; {what} will be replaced", soft_wrap=True)
+
+
 def echo(message: str) -> None:
     """Plain result lines go to stdout (so they can be piped)."""
     print(message, file=sys.stdout, flush=True)

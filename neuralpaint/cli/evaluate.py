@@ -7,8 +7,9 @@ same number of frames; when their sizes differ, the SOURCE is resized to the sty
 :mod:`neuralpaint.metrics` for the definition).
 
 Why ``evaluate OUT.gif`` reads higher than ``report`` on the same run: ``report`` measures the
-run folder's 8-bit PNG frames; a delivered GIF has each frame reduced to a 256-colour palette
-and dithered, a delivered MP4 is H.264 (lossy, 4:2:0 chroma), and that quantisation noise changes
+run folder's 8-bit PNG frames; a delivered GIF keeps at most 256 colours (one palette for the
+clip, no dithering), so colours between two palette entries snap one way or the other from
+frame to frame; a delivered MP4 is H.264 (lossy, 4:2:0 chroma), and that quantisation noise changes
 from frame to frame, which is exactly what E_k measures. On the run folder both agree (same
 frames, same source frames at the same size, same flow method; tested). The source clip's own
 E_k is printed beside the output's: it is not a lower bound (a clip with fine texture, flow
@@ -111,8 +112,8 @@ def _delivery_note(path: Path) -> str:
     """Why a delivered file reads higher than the run's report (empty for lossless frames)."""
     suffix = path.suffix.lower()
     if suffix == ".gif":
-        return ("a GIF keeps 256 dithered colours per frame; that quantisation noise changes from frame to "
-                "frame and raises E_k. The run folder's lossless frames give the render's own value "
+        return ("a GIF keeps at most 256 colours (one palette for the clip); colours between two palette "
+                "entries snap one way or the other from frame to frame, which E_k counts as flicker. The run folder's lossless frames give the render's own value "
                 "(neuralpaint evaluate .NAME.neuralpaint SOURCE), which is what report shows.")
     if suffix in (".mp4", ".mov", ".mkv", ".webm", ".avi"):
         return ("H.264 and friends are lossy (4:2:0 chroma, per-frame coding noise), which raises E_k. The run "

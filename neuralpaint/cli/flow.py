@@ -1,9 +1,10 @@
 """``neuralpaint flow``: optical flow of a clip, written as files (:func:`flows.export_clip`).
 
-For every frame t (0-based) and offset j <= t, OUTPUT/ receives ``backward_{t:05d}_{j}.flo``
-(t→t−j, the flow that warps frame t−j into frame t), ``forward_{t:05d}_{j}.flo`` (t−j→t),
-``reliable_{t:05d}_{j}.png`` (reliability weights, 8-bit gray) and ``color_{t:05d}_{j}.png`` (the
-backward flow on the Middlebury colour wheel, one scale for the whole clip).
+For every frame t (1-based, as the frames of a clip folder) and offset j < t, OUTPUT/ receives
+``backward_{t:05d}_{j}.flo`` (t→t−j, the flow that warps frame t−j into frame t),
+``forward_{t:05d}_{j}.flo`` (t−j→t), ``reliable_{t:05d}_{j}.png`` (reliability weights, 8-bit
+gray) and ``color_{t:05d}_{j}.png`` (the backward flow on the Middlebury colour wheel, one scale
+for the whole clip).
 """
 
 from __future__ import annotations

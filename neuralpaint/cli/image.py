@@ -14,7 +14,7 @@ from ..errors import InputError, NonFiniteLossError
 from ..settings import ProgressSettings
 from ..settings import default as d
 from . import app, interrupted_with
-from .common import ProgressRenderer, check_image_suffix, check_output, echo, existing_file
+from .common import ProgressRenderer, check_image_suffix, check_output, echo, existing_file, say_if_replacing
 from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, KeepWork, Lr, Optimizer,
                       Pooling, Precision, PreserveColors, PrintEvery, Compile, Quiet, SaveEvery, Scales,
                       Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
@@ -66,6 +66,7 @@ def image(
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
+    say_if_replacing(out)
     if fast is not None:
         refuse_with_fast(ctx)
         existing_file(fast, "fast model")

@@ -14,7 +14,8 @@ from ..settings import FastSettings as F
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from . import app
-from .common import ProgressRenderer, check_output, echo, existing_file, existing_path, parse_offsets
+from .common import (ProgressRenderer, check_output, echo, existing_file, existing_path, parse_offsets,
+                     say_if_replacing)
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
@@ -100,6 +101,7 @@ def video(
     wd = work_dir if work_dir is not None else default_work_dir(Path(output) if output is not None else default_output(input))
     if restart and chunks == 1:
         confirm_restart(wd, yes)
+    say_if_replacing(Path(output) if output is not None else default_output(input))
     if chunks > 1:
         from ..chunks import stylize_video_chunked
 
