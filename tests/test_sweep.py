@@ -303,3 +303,20 @@ def test_example_sweep_does_not_write_into_examples():
     sweep = config.load(REPO / "examples" / "sweep.toml")
     out = sweep.output.resolve()
     assert (REPO / "examples").resolve() not in (out, *out.parents), out
+
+
+def test_sweep_progress_lines_show_an_overall_eta(capsys, monkeypatch):
+    import time as time_module
+
+    from neuralpaint.sweep.cli import _printer
+    from neuralpaint.sweep.core import RunFinished, SweepPlanned
+    now = [100.0]
+    monkeypatch.setattr(time_module, "monotonic", lambda: now[0])
+    cb = _printer(quiet=False)
+    cb(SweepPlanned(total=4, todo=4, done=0, failed=0, executor="local", output="o"))
+    now[0] = 130.0
+    cb(RunFinished(index=1, todo=4, run_id="a", status="done", seconds=30.0, error=None))
+    now[0] = 160.0
+    cb(RunFinished(index=4, todo=4, run_id="b", status="done", seconds=30.0, error=None))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1] == "[1/4] done a  30.0s  ETA 1:30" and lines[2] == "[4/4] done b  30.0s", lines
