@@ -7,7 +7,8 @@ For every frame t ≥ j and offset j, in ``out_dir``:
 - ``reliable_{t:05d}_{j}.png``  reliability weights as 8-bit gray (round(255·c))
 - ``color_{t:05d}_{j}.png``     the backward flow on the Middlebury wheel, one scale for the clip
 
-Frame numbers are 0-based. The colour images need the clip-wide largest motion, so they are
+``t`` is the frame number, 1-based like the frames of a clip folder (``frame_00001.png`` is
+frame 1): ``backward_00002_1.flo`` warps frame 1 into frame 2. The colour images need the clip-wide largest motion, so they are
 written in a second pass that reads the backward ``.flo`` files back (memory stays bounded).
 Flows are computed ahead in worker threads (:class:`FlowPrefetcher`).
 """
@@ -81,17 +82,17 @@ def export_clip(
     ) as prefetch:
         for t in range(1, n):
             for j, result in prefetch.get(t).items():
-                written.append(write_flo(out / f"backward_{t:05d}_{j}.flo", result.backward))
-                written.append(write_flo(out / f"forward_{t:05d}_{j}.flo", result.forward))
+                written.append(write_flo(out / f"backward_{t + 1:05d}_{j}.flo", result.backward))
+                written.append(write_flo(out / f"forward_{t + 1:05d}_{j}.flo", result.forward))
                 gray = np.rint(np.clip(result.reliability, 0.0, 1.0) * 255.0).astype(np.uint8)
-                written.append(write_png(out / f"reliable_{t:05d}_{j}.png", gray))
+                written.append(write_png(out / f"reliable_{t + 1:05d}_{j}.png", gray))
                 largest = max(largest, max_flow_magnitude(result.backward))
                 done += 1
                 if progress is not None:
                     progress(done, total)
     for t, j in pairs:
-        backward = read_flo(out / f"backward_{t:05d}_{j}.flo")
-        written.append(write_png(out / f"color_{t:05d}_{j}.png", to_color(backward, largest)))
+        backward = read_flo(out / f"backward_{t + 1:05d}_{j}.flo")
+        written.append(write_png(out / f"color_{t + 1:05d}_{j}.png", to_color(backward, largest)))
         done += 1
         if progress is not None:
             progress(done, total)

@@ -15,8 +15,7 @@ import torch
 
 from . import media, settings
 from .device import resolve_device
-
-from .optimize import OptimizeResult, Stylizer
+from .optimize import OptimizeResult, Partial, Stylizer
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import resolve_model
 
@@ -55,17 +54,29 @@ class ImageResult:
 
 
 def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], *,
-                       callback: Optional[Callable[[Any], None]] = None, **options: Any) -> ImageResult:
-    """Stylise one image; returns the uint8 image and the optimisation record."""
+                       callback: Optional[Callable[[Any], None]] = None,
+                       resume: Optional[tuple[int, int, np.ndarray]] = None, **options: Any) -> ImageResult:
+    """Stylise one image; returns the uint8 image and the optimisation record.
+
+    ``resume``: (scale, iterations, float HxWx3 iterate) of an interrupted run to continue
+    (:class:`neuralpaint.runstate.ImageRun` keeps them).
+    """
     image_s, model_s, runtime_s = settings.split(options, ImageSettings, ModelSettings, RuntimeSettings)
     model_s = resolve_model(model_s, callback)  # --weights auto -> the concrete, announced choice
     styles = [style] if isinstance(style, (str, Path, np.ndarray)) else list(style)
     device = resolve_device(runtime_s.device)
-    content_arr = media.resize_long_side(as_array(content), image_s.size)
+    content_arr = as_array(content)
+    content_arr = media.resize_long_side(
+        content_arr, media.working_long_side(image_s.size, *content_arr.shape[:2], upscale=image_s.upscale))
     content_t = media.image_to_tensor(content_arr).to(device)
     style_ts = style_tensors(styles, image_s.size, image_s.style_scale)
     stylizer = Stylizer.create(style_ts, image_s, model_s, runtime_s, device, color_reference=content_t)
-    result = stylizer.run(content_t, callback=callback)
+    partial = None
+    if resume is not None:
+        scale, its, raw = resume
+        raw_t = torch.from_numpy(np.ascontiguousarray(raw)).permute(2, 0, 1).unsqueeze(0).to(device)
+        partial = Partial(scale=scale, iterations=its, raw=raw_t)
+    result = stylizer.run(content_t, callback=callback, resume=partial)
     return ImageResult(image=media.tensor_to_image(result.image), result=result)
 
 

@@ -349,7 +349,8 @@ def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, o
     from .sweep.executors import make_executor
 
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
-    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end,
+                           upscale=image_s.upscale)
     n = len(clip.frames)
     if n == 0:
         raise InputError(f"input {str(input_path)!r} has no frames")
@@ -377,7 +378,7 @@ def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, o
         "settings": {k: v for k, v in settings.as_dict(image_s, video_s, model_s, runtime_s).items()
                      if k not in ("device", "progress_every", "compile", "audio", "start", "end")},
     }
-    guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n)] + [(wd, "--work-dir")])
+    guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n, clip.first)] + [(wd, "--work-dir")])
     # the executor is made (and its options checked) before the work folder too
     ex = make_executor(executor, address=address, max_parallel=max_parallel) if own else executor
     if own:

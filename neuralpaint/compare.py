@@ -68,17 +68,14 @@ from .runstate import FrameRecord, frame_name
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 from .vgg import resolve_model
 
-METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend")
-DEFAULT_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast")
-#: Passes of the ``multipass`` method in a comparison.
-COMPARE_PASSES = 3
-#: Training steps of the ``fast`` network when no model file is given (a quick fit to the clip's
-#: own frames so that the comparison works out of the box; a real model trains 40k steps).
-FAST_STEPS = 200
+# The defaults live in settings (the command line reads them without importing this module).
+from .settings import COMPARE_DEFAULT_METHODS as DEFAULT_METHODS  # noqa: E402
+from .settings import COMPARE_FAST_STEPS as FAST_STEPS  # noqa: E402
+from .settings import COMPARE_METHODS as METHODS  # noqa: E402
+from .settings import COMPARE_PASSES  # noqa: E402,F401
+from .settings import COMPARE_TABLE_OFFSETS as TABLE_OFFSETS  # noqa: E402
 #: Crops per training step of that network.
 FAST_BATCH = 2
-#: The offsets shown in the table (all of ``eval_offsets`` are in compare.json).
-TABLE_OFFSETS: tuple[int, ...] = (1, 4, 16)
 COLUMNS = ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss"]
 FORMAT = "neuralpaint-compare"
 VERSION = 1
@@ -358,7 +355,8 @@ def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Un
     from .device import resolve_device
     device = resolve_device(runtime_s.device)
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
-    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end,
+                           upscale=image_s.upscale)
     source = clip.frames
     if not source:
         raise InputError(f"input {str(input_path)!r} has no frames")

@@ -30,3 +30,29 @@ class OutOfMemoryError(NeuralPaintError):
 
 class NonFiniteLossError(NeuralPaintError):
     """The loss became NaN or infinite; the message names the setting to change."""
+
+
+class InterruptedRun(KeyboardInterrupt):
+    """Ctrl-C during an optimisation, carrying where it was (a :class:`KeyboardInterrupt`, so
+    every handler of Ctrl-C still sees it).
+
+    ``raw`` is the last evaluated iterate (the optimised variable, (1,3,H,W), at the size of
+    ``scale``; :meth:`~neuralpaint.optimize.Stylizer.run` resizes it to the output size and adds
+    ``image``, the displayable result), ``iterations`` the iterations done in that scale.
+    """
+
+    def __init__(self, raw: object, iterations: int, scale: int, image: object = None):
+        super().__init__("interrupted")
+        self.raw = raw
+        self.iterations = iterations
+        self.scale = scale
+        self.image = image
+
+
+class UserInterrupt(KeyboardInterrupt):
+    """Ctrl-C after the CLI saved something: ``message`` says what and where (printed as
+    ``error: <message>``, exit 130)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

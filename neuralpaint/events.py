@@ -22,6 +22,9 @@ class IterationEvent:
     scale: int  #: 0-based index of the current scale
     scales: int  #: number of scales
     size: tuple[int, int]  #: (H, W) of the current scale
+    #: ``snapshot()`` returns the current image, (1,3,H,W) in [0,1] at the output size (colours
+    #: recombined); call it only while handling the event (``--save-every``, the preview).
+    snapshot: Optional[Callable[[], Any]] = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

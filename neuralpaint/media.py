@@ -471,11 +471,21 @@ def _detect_kind(path: Path) -> str:
     return "video"  # let FFmpeg sniff it; failure names the path
 
 
+def working_long_side(size: int, h: int, w: int, upscale: bool = True) -> int:
+    """The long side to work at for a ``h`` x ``w`` source: ``size``, except that without
+    ``upscale`` a smaller source keeps its own (but never below 16 px, VGG-19's minimum)."""
+    long_side = max(int(h), int(w))
+    if upscale or long_side >= size:
+        return int(size)
+    return max(long_side, 16)
+
+
 def read_clip(path: PathLike, size: Optional[int] = None, start: Optional[int] = None,
-              end: Optional[int] = None, *, max_pixels: int = MAX_PIXELS) -> Clip:
+              end: Optional[int] = None, *, max_pixels: int = MAX_PIXELS, upscale: bool = True) -> Clip:
     """Decode a GIF / animated image, a video, a folder of frames or a still image.
 
-    ``size``: long side every frame is resized to while decoding (memory stays small).
+    ``size``: long side every frame is resized to while decoding (memory stays small); with
+    ``upscale=False`` a smaller clip keeps its size (:func:`working_long_side`).
     ``start``/``end``: 1-based inclusive frame range; ``end`` past the clip is clamped, ``start``
     past it is an error. Raises :class:`InputError` naming ``path`` for anything unreadable.
     """
@@ -484,6 +494,8 @@ def read_clip(path: PathLike, size: Optional[int] = None, start: Optional[int] =
     s, e = _check_range(start, end)
     if not path.exists():
         _missing_clip(path)
+    if size is not None and not upscale:
+        size = working_long_side(size, *probe_clip(path, max_pixels=max_pixels).size, upscale=False)
     kind = _detect_kind(path)
     if kind == "folder":
         return _read_folder(path, size, s, e, max_pixels)
@@ -903,19 +915,20 @@ def output_kind(path: PathLike) -> str:
         f"{', '.join(sorted(VIDEO_SUFFIXES))} or a folder{hint}")
 
 
-def planned_files(path: PathLike, n: int) -> list[Path]:
+def planned_files(path: PathLike, n: int, first: int = 1) -> list[Path]:
     """What :func:`write_clip` of ``n`` frames to ``path`` creates: the file, or the folder and
     each of its ``frame_%05d.png`` (checked against the inputs before any work, see guard)."""
     text = os.fspath(path)
     if output_kind(text) != "folder":
         return [Path(text)]
     folder = Path(text)
-    return [folder] + [folder / folder_frame_name(i) for i in range(n)]
+    return [folder] + [folder / folder_frame_name(i, first) for i in range(n)]
 
 
-def folder_frame_name(index: int) -> str:
-    """Name of the 0-based frame ``index`` in a folder output."""
-    return f"frame_{index + 1:05d}.png"
+def folder_frame_name(index: int, first: int = 1) -> str:
+    """Name of the 0-based frame ``index`` in a folder output numbered from ``first`` (the source
+    frame number of the first frame written: ``--start 3`` writes frame_00003.png onwards)."""
+    return f"frame_{index + first:05d}.png"
 
 
 def _check_frames(frames: Sequence[np.ndarray], path: Path) -> tuple[int, int]:
@@ -983,7 +996,8 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     The kind comes from the suffix (:func:`output_kind`). Timing comes from ``clip`` (the source):
     GIF durations, or its exact fps; ``fps`` overrides it. A video output copies the source's
     audio (cut to ``clip.time_range``) unless ``audio`` is False. ``progress(done, total)`` is
-    called after each frame. Files appear atomically. Returns the path written.
+    called after each frame. Files appear atomically. Returns the path written. A folder's PNGs are
+    numbered by source frame (``clip.first`` onwards), so a ``--start 3`` render starts at 3.
     """
     path_text = os.fspath(path)
     kind = output_kind(path_text)
@@ -993,7 +1007,8 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     if kind != "folder":
         remove_stale_temps(path)  # left by an encode that was killed (kill -9) before its rename
     if kind == "folder":
-        _write_folder(path, frames, progress)
+        # numbered by source frame: --start 3 --end 7 gives frame_00003..frame_00007, beside the source's
+        _write_folder(path, frames, progress, first=clip.first if clip is not None else 1)
     elif kind == "gif":
         _write_gif(path, frames, clip, rate, progress)
     else:
@@ -1001,16 +1016,16 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     return path
 
 
-def _write_folder(path: Path, frames: Sequence[np.ndarray], progress: Progress) -> None:
+def _write_folder(path: Path, frames: Sequence[np.ndarray], progress: Progress, first: int = 1) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create folder {_q(path)}: {exc.strerror or exc}") from None
     total = len(frames)
-    for i, f in enumerate(frames, 1):
-        save_image(path / folder_frame_name(i - 1), f)
+    for i, f in enumerate(frames):
+        save_image(path / folder_frame_name(i, first), f)
         if progress is not None:
-            progress(i, total)
+            progress(i + 1, total)
 
 
 def _gif_palette(frames: Sequence[np.ndarray]) -> Image.Image:

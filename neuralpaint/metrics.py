@@ -51,7 +51,7 @@ from .events import StageEvent, emit
 from .settings import ImageSettings, ModelSettings
 
 #: Offsets of the warping error reported by default (short and long term).
-OFFSETS: tuple[int, ...] = (1, 2, 4, 8, 16)
+from .settings import EVAL_OFFSETS as OFFSETS  # noqa: E402  (the default lives in settings)
 
 Callback = Optional[Callable[[Any], None]]
 Frame = Optional[np.ndarray]

@@ -17,6 +17,7 @@ optimisation (as in Gatys' and Ruder's code); outputs are clamped to [0,1].
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 
 from . import color
 from .device import autocast, configure_precision, effective_precision, is_oom
-from .errors import InputError, OutOfMemoryError
+from .errors import InputError, InterruptedRun, OutOfMemoryError
 from .events import IterationEvent, ScaleDone, emit
 from .losses import blend_grams, content_loss, gram, style_loss, tv_loss
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
@@ -161,8 +162,14 @@ class ScaleResult:
 
 def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, max_iters: int,
               callback: Optional[Callable[[Any], None]] = None, *, scale: int = 0, scales: int = 1,
-              progress_every: int = 5, t_start: Optional[float] = None) -> ScaleResult:
-    """Optimise ``x0`` until the stopping rule fires or ``max_iters`` iterations are done."""
+              progress_every: int = 5, t_start: Optional[float] = None,
+              start_iteration: int = 0) -> ScaleResult:
+    """Optimise ``x0`` until the stopping rule fires or ``max_iters`` iterations are done.
+
+    ``start_iteration``: iterations already done at this scale by an interrupted run that ``x0``
+    continues (the count and the cap go on from there; the optimiser's own memory restarts).
+    Ctrl-C raises :class:`~neuralpaint.errors.InterruptedRun` with the last evaluated iterate.
+    """
     t0 = time.perf_counter() if t_start is None else t_start
     # contiguous: L-BFGS flattens the gradient with view(-1), which needs the NCHW layout
     x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
@@ -176,9 +183,9 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         opt = torch.optim.Adam([x], lr=settings.step_size)
 
     size = (int(x.shape[-2]), int(x.shape[-1]))
-    counter = {"evals": 0, "reported": 0}
+    counter = {"evals": 0, "reported": 0, "it": start_iteration}
     base = {"n_iter": 0, "evals": 0}
-    done = 0
+    done = start_iteration
     last: dict[str, Any] = {}
     history: list[tuple[int, float]] = []
 
@@ -191,6 +198,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         evaluated.copy_(x.detach())  # the point whose loss is last["total"] (async on GPU)
         # Iterations, not evaluations: L-BFGS's line search evaluates more than once per iteration.
         it = done + (opt.state[x].get("n_iter", 0) - base["n_iter"] + 1 if lbfgs else counter["evals"] - base["evals"])
+        counter["it"] = it
         if callback is not None and it != counter["reported"] and (it % progress_every == 0 or it == 1):
             counter["reported"] = it
             value = float(total.detach())
@@ -198,7 +206,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
             emit(callback, IterationEvent(
                 iteration=min(it, max_iters), max_iters=max_iters, loss=value,
                 losses={k: float(v.detach()) for k, v in parts.items()}, elapsed=time.perf_counter() - t0,
-                scale=scale, scales=scales, size=size))
+                scale=scale, scales=scales, size=size, snapshot=lambda: evaluated.detach().clone()))
         return total
 
     f_past: Optional[float] = None
@@ -206,31 +214,37 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     evaluated = x.detach().clone()
     reason = STOP_MAX_ITERS
     f = math.nan
-    while done < max_iters:
-        n = min(settings.window, max_iters - done)
-        if lbfgs:
-            group = opt.param_groups[0]
-            group["max_iter"], group["max_eval"] = n, n * 5 // 4 if not settings.line_search else n * 25
-            before = opt.state[x].get("n_iter", 0)
-            base["n_iter"] = before
-            opt.step(closure)  # type: ignore[arg-type]
-            done += max(1, opt.state[x]["n_iter"] - before)
-        else:
-            base["evals"] = counter["evals"]
-            for _ in range(n):
+    try:
+        while done < max_iters:
+            n = min(settings.window, max_iters - done)
+            if lbfgs:
+                group = opt.param_groups[0]
+                group["max_iter"], group["max_eval"] = n, n * 5 // 4 if not settings.line_search else n * 25
+                before = opt.state[x].get("n_iter", 0)
+                base["n_iter"] = before
                 opt.step(closure)  # type: ignore[arg-type]
-            done += n
-        f = float(last["total"])  # the one host sync per window
-        if not math.isfinite(f) or not torch.isfinite(x).all():
-            with torch.no_grad():
-                x.copy_(good)  # keep the last finite iterate
-            reason = STOP_NONFINITE
-            break
-        good.copy_(evaluated)
-        if f_past is not None and abs(f - f_past) < settings.tol * abs(f_past):
-            reason = STOP_CONVERGED
-            break
-        f_past = f
+                done += max(1, opt.state[x]["n_iter"] - before)
+            else:
+                base["evals"] = counter["evals"]
+                for _ in range(n):
+                    opt.step(closure)  # type: ignore[arg-type]
+                done += n
+            f = float(last["total"])  # the one host sync per window
+            if not math.isfinite(f) or not torch.isfinite(x).all():
+                with torch.no_grad():
+                    x.copy_(good)  # keep the last finite iterate
+                reason = STOP_NONFINITE
+                break
+            good.copy_(evaluated)
+            if f_past is not None and abs(f - f_past) < settings.tol * abs(f_past):
+                reason = STOP_CONVERGED
+                break
+            f_past = f
+    except KeyboardInterrupt:
+        with torch.no_grad():
+            ok = bool(torch.isfinite(evaluated).all())
+        raise InterruptedRun(raw=(evaluated if ok else good).detach().clone(),
+                             iterations=max(start_iteration, counter["it"] - 1), scale=scale) from None
     if reason != STOP_NONFINITE:
         # The optimiser's last update was never evaluated: evaluate it once (a forward pass, no
         # gradient), so the returned image has a finite loss and the loss reported is its own.
@@ -250,6 +264,16 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         emit(callback, ScaleDone(scale=scale, scales=scales, iterations=done, stop_reason=reason, loss=f))
     return ScaleResult(image=x.detach(), iterations=done, stop_reason=reason, loss=f, losses=losses,
                        history=history)
+
+
+@dataclass
+class Partial:
+    """Where an interrupted optimisation stopped: scale index, iterations done in it, and the
+    iterate (1,3,H,W) in the optimised space (any size; it is resized to the scale)."""
+
+    scale: int
+    iterations: int
+    raw: torch.Tensor
 
 
 @dataclass
@@ -318,8 +342,13 @@ class Stylizer:
 
     def run(self, content: torch.Tensor, *, init: Optional[torch.Tensor] = None,
             extra_terms: Sequence[tuple[ImageTerm, float]] = (), max_iters: Optional[int] = None,
-            callback: Optional[Callable[[Any], None]] = None) -> OptimizeResult:
+            callback: Optional[Callable[[Any], None]] = None,
+            resume: Optional["Partial"] = None) -> OptimizeResult:
         """Stylise ``content`` (1,3,H,W) in [0,1] at its own size.
+
+        ``resume`` continues an interrupted run (:class:`Partial`: its scale, iterations done and
+        iterate). Ctrl-C raises :class:`~neuralpaint.errors.InterruptedRun` whose ``raw`` is at
+        full size and whose ``image`` is the displayable result.
 
         ``init`` (e.g. a warped previous frame, in the optimised space: luminance when
         preserving colours) replaces ``settings.init``; ``extra_terms`` are (term, weight) pairs
@@ -338,8 +367,26 @@ class Stylizer:
         total_iters = 0
         result: Optional[ScaleResult] = None
         torch.manual_seed(s.seed)
+        first = 0
+        if resume is not None:
+            first = min(max(0, int(resume.scale)), len(sizes) - 1)
+            init = resume.raw
+        done_before = int(resume.iterations) if resume is not None else 0
+
+        def display(raw_x: torch.Tensor) -> torch.Tensor:
+            full = resize(raw_x.detach(), (h, w))
+            return color.recombine(full, content) if s.preserve_colors else full.clamp(0, 1)
+
+        def relay(event: Any) -> None:
+            if isinstance(event, IterationEvent) and event.snapshot is not None:
+                snap = event.snapshot
+                event = dataclasses.replace(event, snapshot=lambda: display(snap()))
+            callback(event)  # type: ignore[misc]
+
         try:
             for k, size in enumerate(sizes):
+                if k < first:
+                    continue
                 c_k = resize(target_content, size)
                 if x is None:
                     x = resize(init.to(self.device), size) if init is not None else self.initial_image(target_content, size)
@@ -348,14 +395,19 @@ class Stylizer:
                 objective = Objective(
                     self.vgg, s, c_k, self.bank.targets(max(size)), self.bank.layer_weights,
                     [(term.at_size(size), wgt) for term, wgt in extra_terms], self.precision)
-                result = run_scale(x, objective, s, cap, callback, scale=k, scales=len(sizes),
-                                   progress_every=self.progress_every, t_start=t0)
+                result = run_scale(x, objective, s, cap, relay if callback is not None else None,
+                                   scale=k, scales=len(sizes), progress_every=self.progress_every,
+                                   t_start=t0, start_iteration=done_before if k == first else 0)
                 x = result.image
                 history.extend(result.history)
                 its.append(result.iterations)
                 total_iters += result.iterations
                 if result.stop_reason == STOP_NONFINITE:
                     break
+        except InterruptedRun as stop:
+            stop.raw = resize(stop.raw, (h, w))
+            stop.image = display(stop.raw)
+            raise
         except RuntimeError as exc:
             if is_oom(exc):
                 # Not --scales: coarse-to-fine ends at full size, so its peak memory is the same.

@@ -31,6 +31,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;borde
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
+td.wrap{white-space:normal;overflow-wrap:anywhere}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 figure{margin:.8em 0}figcaption{font-size:.9em;color:#555}
 img{max-width:100%;image-rendering:auto}img.pixel{image-rendering:pixelated}
@@ -89,7 +90,8 @@ class Page:
 
     def definitions(self, items: Iterable[tuple[str, Any]]) -> None:
         """A two-column key/value table."""
-        rows = "".join(f'<tr><th class="l">{esc(k)}</th><td class="l">{esc(v)}</td></tr>' for k, v in items)
+        # values wrap (a run's settings are one long line): the page stays inside its window
+        rows = "".join(f'<tr><th class="l">{esc(k)}</th><td class="l wrap">{esc(v)}</td></tr>' for k, v in items)
         self.parts.append(f"<table>{rows}</table>")
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: Optional[str] = None,
@@ -455,6 +457,8 @@ def _load_source(path: Path, ident: Mapping[str, Any], st: Mapping[str, Any], n:
         if key in recorded and recorded.get(key) != now.get(key):
             return None, "is not the clip this run was made from (its fingerprint differs)"
     size = st.get("size") if isinstance(st.get("size"), int) else None
+    if shape:  # the long side the run actually worked at (--size is a cap unless given explicitly)
+        size = max(int(shape[1]), int(shape[2]))
     try:
         clip = media.read_clip(path, size=size, start=st.get("start"), end=st.get("end"))
     except InputError as exc:

@@ -89,8 +89,8 @@ class RunFolder:
         """Create or resume the folder; returns the number of frames already done (pass 0).
 
         A folder made for another input or with other settings raises :class:`ResumeError`
-        unless ``restart`` (then its frames and state are removed; the flow cache, keyed by
-        clip and flow parameters, is kept).
+        unless ``restart``: then its frames, state, flows and current image are removed (the
+        flows of an aborted run must not outlive it; the command line asks first).
         """
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"work dir {str(self.path)!r} exists and is not a folder")
@@ -99,8 +99,9 @@ class RunFolder:
             self._check_same(manifest)
             self._load_records(manifest)
         elif manifest is not None and restart:
-            for sub in (self.frames_dir, self.state_dir):
+            for sub in (self.frames_dir, self.state_dir, self.flows_dir):
                 shutil.rmtree(sub, ignore_errors=True)
+            (self.path / "current.png").unlink(missing_ok=True)
         elif manifest is None and self.path.exists() and any(self.path.iterdir()) and not restart:
             names = {p.name for p in self.path.iterdir()}
             if not names <= {"frames", "state", "flows"}:
@@ -245,6 +246,18 @@ class RunFolder:
         return img
 
 
+def finished_frames(path: Path) -> int:
+    """How many frames the run folder ``path`` holds as finished (0 when it has no readable manifest)."""
+    try:
+        data = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+        frames = data.get("frames", []) if isinstance(data, dict) else []
+        return sum(1 for t, rec in enumerate(frames) if isinstance(rec, dict)
+                   and _is_int(rec.get("passes_done")) and rec["passes_done"] > 0
+                   and (Path(path) / "frames" / frame_name(t)).exists())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return 0
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -272,3 +285,125 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return list(obj)
     raise TypeError(type(obj))
+
+
+IMAGE_FORMAT = "neuralpaint-image-run"
+
+
+class ImageRun:
+    """The run folder of one image (``image``): what Ctrl-C saved, to continue from.
+
+    Layout: ``manifest.json`` (identity, scale and iterations done), ``state.npy`` (the float
+    iterate, HxWx3 float32, in the optimised space) and ``current.png`` (the result so far, also
+    what ``--save-every`` writes). A folder whose identity differs (another content, style or
+    pixel-changing setting) is not continued from.
+    """
+
+    def __init__(self, path: Path, identity: dict[str, Any]):
+        self.path = Path(path)
+        self.identity = identity
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / "state.npy"
+
+    @property
+    def current_path(self) -> Path:
+        return self.path / "current.png"
+
+    def load(self) -> Optional[tuple[int, int, np.ndarray]]:
+        """(scale, iterations, float HxWx3) saved by an interrupted run with this identity, else None."""
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != IMAGE_FORMAT:
+                return None
+            if data.get("identity") != json.loads(json.dumps(self.identity, default=_json_default)):
+                return None
+            scale, its = data.get("scale"), data.get("iterations")
+            if not (_is_int(scale) and _is_int(its)) or scale < 0 or its < 0:
+                return None
+            arr = np.load(self.state_path, allow_pickle=False)
+        except (OSError, ValueError, EOFError, UnicodeDecodeError):
+            return None
+        if arr.ndim != 3 or arr.shape[2] != 3 or not np.isfinite(arr).all():
+            return None
+        return int(scale), int(its), arr.astype(np.float32, copy=False)
+
+    def save(self, scale: int, iterations: int, raw: np.ndarray, image: np.ndarray) -> None:
+        """Write the state, the current image and the manifest (in that order, each atomic)."""
+        from . import media
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        with atomic.atomic_path(self.state_path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(raw, dtype=np.float32))
+        media.save_image(self.current_path, image)
+        data = {"format": IMAGE_FORMAT, "version": VERSION, "identity": self.identity,
+                "scale": int(scale), "iterations": int(iterations), "complete": False}
+        atomic.write_text(self.manifest_path, json.dumps(data, indent=1, default=_json_default))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 when it is gone)."""
+    total = 0
+    for p in Path(path).rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def format_bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n:.1f} GB"
+
+
+#: Run folders are named ``.NAME.neuralpaint`` beside their output.
+RUN_SUFFIX = ".neuralpaint"
+
+
+def find_run_folders(root: Path) -> list[tuple[Path, bool]]:
+    """Run folders under ``root`` (or ``root`` itself): (path, finished), sorted by path.
+
+    A run folder has a neuralpaint manifest; ``finished`` = a video run whose output was written
+    (``complete``). Folders without a readable manifest are not run folders and are never listed.
+    """
+    import os
+
+    def status(p: Path) -> Optional[bool]:
+        try:
+            data = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(data, dict) or data.get("format") not in (FORMAT, IMAGE_FORMAT):
+            return None
+        return data.get("complete") is True
+
+    root = Path(root)
+    found: list[tuple[Path, bool]] = []
+    st = status(root)
+    if st is not None:
+        return [(root, st)]
+    for folder, dirs, _files in os.walk(root):
+        keep = []
+        for name in sorted(dirs):
+            p = Path(folder) / name
+            st = status(p)
+            if st is not None:
+                found.append((p, st))  # a run folder: listed, not descended into
+            elif not name.startswith("."):  # other hidden folders (.git, .venv) are not searched
+                keep.append(name)
+        dirs[:] = keep
+    return sorted(found)

@@ -138,8 +138,12 @@ class RuntimeSettings:
 class ImageSettings:
     """One image: the Gatys et al. objective and its optimisation."""
 
-    #: Long side of the output in pixels.
+    #: Long side of the output in pixels: the largest one; a smaller source keeps its own size
+    #: unless ``upscale`` (the command line sets it when ``--size N`` is given explicitly).
     size: int = 512
+    #: Enlarge a source smaller than ``size`` to it (off: painting a 128-px clip at 512 px costs
+    #: 16x the pixels and time for detail the source does not have).
+    upscale: bool = False
     #: Iteration cap per scale (the stopping rule usually ends earlier).
     iters: int = 500
     optimizer: str = "lbfgs"
@@ -316,6 +320,30 @@ class VideoSettings:
         return self.temporal_from_pass if self.temporal_from_pass is not None else self.passes // 2 + 1
 
 
+@dataclass(frozen=True)
+class ProgressSettings:
+    """What the command line shows and writes while a render runs (never changes the pixels)."""
+
+    #: Without a terminal (a pipe, a log file, ``nohup``): one plain progress line this often.
+    line_seconds: float = 5.0
+    #: Print the loss and its parts every N iterations (0 = never); neural-style's -print_iter.
+    print_every: int = 0
+    #: Write the current image / frame every N iterations (0 = never); neural-style's -save_iter.
+    save_every: int = 0
+    #: Keep an image's run folder (Ctrl-C state, ``--save-every`` image) after it finished.
+    #: Off: a finished image has nothing to resume.
+    keep_image_work: bool = False
+    #: Keep a video's run folder after the output is written. On: it is what makes a re-run (more
+    #: frames, other output kind) instant, what ``report`` reads, and it holds the finished frames;
+    #: ``--no-keep-work`` or ``neuralpaint clean`` remove it (README, "Run folders").
+    keep_video_work: bool = True
+
+    def __post_init__(self) -> None:
+        _finite("line_seconds", self.line_seconds, nonneg=True)
+        _int("print-every", self.print_every, minimum=0)
+        _int("save-every", self.save_every, minimum=0)
+
+
 SETTINGS_CLASSES = (ModelSettings, RuntimeSettings, ImageSettings, VideoSettings)
 
 
@@ -364,7 +392,7 @@ def as_dict(*objs: Any) -> dict[str, Any]:
 
 
 __all__ = [
-    "ModelSettings", "RuntimeSettings", "ImageSettings", "VideoSettings", "build", "split",
+    "ProgressSettings", "ModelSettings", "RuntimeSettings", "ImageSettings", "VideoSettings", "build", "split",
     "default", "as_dict", "field_names", "VGG19_URL", "VGG19_LAYERS", "IMAGENET_MEAN",
     "IMAGENET_STD", "OPTIMIZERS", "INITS", "POOLINGS", "PRECISIONS", "FLOW_METHODS", "field",
 ]
@@ -477,4 +505,19 @@ class FastSettings:
 
 
 SETTINGS_CLASSES = SETTINGS_CLASSES + (TrainSettings, FastSettings)
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation and comparison (neuralpaint.metrics, neuralpaint.compare): defaults of `evaluate`,
+# `report` and `compare`, here so that the command line shows them without importing torch.
+
+#: Frame offsets k of the warping error E_k.
+EVAL_OFFSETS: tuple[int, ...] = (1, 2, 4, 8, 16)
+COMPARE_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend")
+COMPARE_DEFAULT_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast")
+#: Passes of compare's multipass method (Ruder's 15 are too slow for a comparison).
+COMPARE_PASSES = 3
+#: Steps of the fast network compare trains on the clip when no --fast-model is given.
+COMPARE_FAST_STEPS = 200
+#: Offsets of E_k shown in compare's table.
+COMPARE_TABLE_OFFSETS: tuple[int, ...] = (1, 4, 16)
 __all__ += ["TrainSettings", "FastSettings", "FAST_BLEND_AT"]

@@ -50,7 +50,7 @@ from .vgg import resolve_model
 Callback = Optional[Callable[[Any], None]]
 
 # Settings that do not change the pixels and may differ between a run and its resumption.
-_NOT_IDENTITY = {"device", "progress_every", "compile", "audio"}
+_NOT_IDENTITY = {"device", "progress_every", "compile", "audio", "upscale"}  # upscale: the frame size is in the identity
 
 
 def inside_only(c: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -237,7 +237,8 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
              image_s: ImageSettings, video_s: VideoSettings, model_s: ModelSettings,
              runtime_s: RuntimeSettings, t_run: float) -> VideoResult:
     emit(callback, StageEvent("reading", 0, 1, str(input_path)))
-    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end)
+    clip = media.read_clip(input_path, size=image_s.size, start=video_s.start, end=video_s.end,
+                           upscale=image_s.upscale)
     frames = clip.frames
     n = len(frames)
     if n == 0:
@@ -258,7 +259,7 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
                      if k not in _NOT_IDENTITY},
     }
     wd = Path(work_dir) if work_dir is not None else default_work_dir(out_path)
-    guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n)] + [(wd, "--work-dir")])
+    guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n, clip.first)] + [(wd, "--work-dir")])
     run = RunFolder(wd, identity, n, source=str(input_path.resolve()))
     run.open(restart=restart)
 

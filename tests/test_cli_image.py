@@ -87,3 +87,13 @@ def test_weights_command_reports_the_cache(cli, tmp_path, monkeypatch):
     r = cli("weights")
     assert r.code == 0
     assert "vgg19-dcbb9e9d.pth" in r.out and "not downloaded" in r.out
+
+
+def test_an_existing_output_image_is_replaced_with_a_notice(cli, tiny_images, tmp_path):
+    content, style = tiny_images
+    out = tmp_path / "out.png"
+    out.write_bytes(b"old")
+    r = cli("image", content, style, "-o", out, *FAST, "-q")
+    assert r.code == 0, r
+    assert f"notice: {str(out)!r} exists; it will be replaced" in r.err
+    assert out.read_bytes() != b"old"

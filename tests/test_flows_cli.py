@@ -32,9 +32,11 @@ def test_flow_command_writes_the_files(cli, clip_folder: Path, tmp_path: Path):
     res = cli("flow", clip_folder, "-o", out, "--offsets", "1,2", "--quiet")
     assert res.code == 0, res
     names = sorted(p.name for p in out.iterdir())
-    assert "backward_00002_2.flo" in names and "color_00001_1.png" in names
+    # numbered like the frames (frame_001.png is frame 1): pairs (2,1), (3,1), (3,2)
+    assert "backward_00003_2.flo" in names and "color_00002_1.png" in names
+    assert "backward_00001_1.flo" not in names  # frame 1 has no earlier frame
     assert len(names) == 3 * 4  # pairs (1,1), (2,1), (2,2), four files each
-    assert read_flo(out / "backward_00002_1.flo").shape == (32, 48, 2)
+    assert read_flo(out / "backward_00003_1.flo").shape == (32, 48, 2)
     assert "wrote 12 files (3 frame pairs, dis)" in res.out
     assert res.err == ""
 
@@ -43,8 +45,8 @@ def test_flow_command_size_and_method(cli, clip_folder: Path, tmp_path: Path):
     out = tmp_path / "f"
     res = cli("flow", clip_folder, "-o", out, "--size", "24", "--method", "farneback")
     assert res.code == 0, res
-    assert read_flo(out / "backward_00001_1.flo").shape == (16, 24, 2)
-    assert np.asarray(Image.open(out / "reliable_00002_1.png")).shape == (16, 24)
+    assert read_flo(out / "backward_00002_1.flo").shape == (16, 24, 2)
+    assert np.asarray(Image.open(out / "reliable_00003_1.png")).shape == (16, 24)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ def test_export_writes_every_file(tmp_path: Path):
     written = export_clip(clip.frames, tmp_path / "out", offsets=(2, 1), progress=lambda d, n: calls.append((d, n)))
     pairs = [(1, 1), (2, 1), (2, 2), (3, 1), (3, 2)]
     expected = {
-        f"{kind}_{t:05d}_{j}.{ext}"
+        f"{kind}_{t + 1:05d}_{j}.{ext}"  # 1-based frame numbers, like frame_00001.png
         for t, j in pairs
         for kind, ext in (("backward", "flo"), ("forward", "flo"), ("reliable", "png"), ("color", "png"))
     }
@@ -27,19 +27,19 @@ def test_export_writes_every_file(tmp_path: Path):
     assert {p.name for p in written} == expected
     assert calls[0] == (0, 10) and calls[-1] == (10, 10) and len(calls) == 11
 
-    backward = read_flo(tmp_path / "out" / "backward_00003_2.flo")
+    backward = read_flo(tmp_path / "out" / "backward_00004_2.flo")
     np.testing.assert_array_equal(backward, estimate(clip.frames[3], clip.frames[1]))
-    forward = read_flo(tmp_path / "out" / "forward_00003_2.flo")
+    forward = read_flo(tmp_path / "out" / "forward_00004_2.flo")
     np.testing.assert_array_equal(forward, estimate(clip.frames[1], clip.frames[3]))
-    gray = np.asarray(Image.open(tmp_path / "out" / "reliable_00003_2.png"))
+    gray = np.asarray(Image.open(tmp_path / "out" / "reliable_00004_2.png"))
     assert gray.dtype == np.uint8 and gray.shape == (32, 48)
     np.testing.assert_array_equal(gray, np.rint(reliability(backward, forward) * 255).astype(np.uint8))
 
     # One colour scale for the whole clip.
-    scale = clip_max_magnitude(read_flo(tmp_path / "out" / f"backward_{t:05d}_{j}.flo") for t, j in pairs)
-    color = np.asarray(Image.open(tmp_path / "out" / "color_00002_1.png"))
+    scale = clip_max_magnitude(read_flo(tmp_path / "out" / f"backward_{t + 1:05d}_{j}.flo") for t, j in pairs)
+    color = np.asarray(Image.open(tmp_path / "out" / "color_00003_1.png"))
     assert color.shape == (32, 48, 3)
-    np.testing.assert_array_equal(color, to_color(read_flo(tmp_path / "out" / "backward_00002_1.flo"), scale))
+    np.testing.assert_array_equal(color, to_color(read_flo(tmp_path / "out" / "backward_00003_1.flo"), scale))
 
 
 def test_export_errors(tmp_path: Path):

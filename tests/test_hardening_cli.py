@@ -128,6 +128,8 @@ def fill(args: list[str], data: dict[str, Path], out: Path) -> list[str]:
 def with_fast(argv: list[str]) -> list[str]:
     """``argv`` plus the fast test options it does not set itself."""
     base = VFAST if argv[0] == "video" else FAST
+    if "--fast" in argv:  # options of the optimisation are refused with a trained network
+        base = ["--size", "16", "-q"]
     extra, i = [], 0
     while i < len(base):
         has_value = base[i].startswith("--") and i + 1 < len(base) and not base[i + 1].startswith("-")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -269,7 +270,13 @@ def test_killed_image_command(clip, cli, tmp_path, mode, sig):
     code, err = interrupt(proc, sig, release)
     assert not out.exists()
     if sig == signal.SIGINT:
-        assert code == 130 and err.splitlines()[-1] == "error: interrupted; re-run the same command to resume", err
+        # Ctrl-C saves the result so far and says where; the re-run continues from it
+        assert code == 130, err
+        work = out.parent / ".x.png.neuralpaint"
+        assert re.fullmatch(rf"error: interrupted after \d+ iterations; the result so far is "
+                            rf"{re.escape(repr(str(work / 'current.png')))}; re-run the same command "
+                            rf"to continue from it", err.splitlines()[-1]), err
+        assert (work / "current.png").exists() and (work / "state.npy").exists()
         assert temp_files(tmp_path) == []
     else:
         assert code == -signal.SIGKILL

@@ -141,3 +141,12 @@ def test_page_building_escapes_and_formats(tmp_path):
     open_page(tmp_path / "p.html")
     assert report.pick_frames(10, 3) == [0, 4, 9] or report.pick_frames(10, 3) == [0, 5, 9]
     assert report.pick_frames(2, 3) == [0, 1] and report.pick_frames(0) == []
+
+
+def test_definition_values_wrap_so_the_settings_row_fits_the_window(tmp_path):
+    from neuralpaint.report import _CSS, Page
+    page = Page(tmp_path / "p.html", "t")
+    page.definitions([("settings", ", ".join(f"option_{i} {i * 1e6}" for i in range(40)))])
+    text = page.write().read_text()
+    assert '<td class="l wrap">' in text
+    assert "td.wrap{white-space:normal;overflow-wrap:anywhere}" in _CSS

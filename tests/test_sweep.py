@@ -266,3 +266,57 @@ temporal_weight = [0.0, 100.0]
     out = media.read_clip(tmp_path / "sweep_sweep" / rows[0]["output"])
     assert out.durations_ms == [50, 70, 90, 110]
     assert (tmp_path / "sweep_sweep" / "plots" / "temporal_weight.png").exists()
+
+
+def _page_sweep(tmp_path):
+    (tmp_path / "c.png").write_bytes(b"")
+    data = {"inputs": ["c.png"], "styles": ["c.png"], "options": {"weights": "random"},
+            "grid": {"style_weight": [1e5, 1e6], "optimizer": ["lbfgs", "adam"]}}
+    return config.parse(data, tmp_path / "s.toml", tmp_path)
+
+
+def test_page_of_a_sweep_whose_runs_all_failed(tmp_path):
+    from neuralpaint.sweep.page import write_page
+    sweep = _page_sweep(tmp_path)
+    long_error = "InputError: weights file " + "/very/long/path/" * 12 + "vgg19.pth does not exist"
+    records = [{"id": r.id, "status": "failed", "error": long_error, "varied": r.varied,
+                "input": "c.png", "style": "c.png"} for r in sweep.runs]
+    html_text = write_page(tmp_path / "out", sweep, records).read_text()
+    assert "No varied numeric parameter" not in html_text
+    assert "No plots: no run finished" in html_text
+    assert "overflow-wrap: anywhere" in html_text  # long errors wrap inside their cell
+
+
+def test_sweep_plots_fit_a_1280_px_window(tmp_path):
+    from neuralpaint.sweep.page import write_page
+    sweep = _page_sweep(tmp_path)
+    records = [{"id": r.id, "status": "done", "varied": r.varied, "input": "c.png", "style": "c.png",
+                "output": "o.png", "loss": 1.0 + i, "seconds": 2.0 + i, "E": {"1": 0.1 * (i + 1), "2": 0.2}}
+               for i, r in enumerate(sweep.runs)]
+    write_page(tmp_path / "out", sweep, records)
+    widths = [Image.open(p).size[0] for p in (tmp_path / "out" / "plots").glob("*.png")]
+    assert widths and max(widths) <= 1280 - 2 * 24, widths  # four metrics side by side, body margins
+    assert "figure img { max-width: 100%" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_example_sweep_does_not_write_into_examples():
+    sweep = config.load(REPO / "examples" / "sweep.toml")
+    out = sweep.output.resolve()
+    assert (REPO / "examples").resolve() not in (out, *out.parents), out
+
+
+def test_sweep_progress_lines_show_an_overall_eta(capsys, monkeypatch):
+    import time as time_module
+
+    from neuralpaint.sweep.cli import _printer
+    from neuralpaint.sweep.core import RunFinished, SweepPlanned
+    now = [100.0]
+    monkeypatch.setattr(time_module, "monotonic", lambda: now[0])
+    cb = _printer(quiet=False)
+    cb(SweepPlanned(total=4, todo=4, done=0, failed=0, executor="local", output="o"))
+    now[0] = 130.0
+    cb(RunFinished(index=1, todo=4, run_id="a", status="done", seconds=30.0, error=None))
+    now[0] = 160.0
+    cb(RunFinished(index=4, todo=4, run_id="b", status="done", seconds=30.0, error=None))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1] == "[1/4] done a  30.0s  ETA 1:30" and lines[2] == "[4/4] done b  30.0s", lines

@@ -52,7 +52,7 @@ def test_gif_frame_count_and_durations_are_kept(tmp_path):
     src = tmp_path / "in.gif"
     durations = [40, 60, 80, 100, 120]
     write_gif(src, frames, durations)
-    res = stylize_video(src, [], tmp_path / "out.gif", **TINY)
+    res = stylize_video(src, [], tmp_path / "out.gif", upscale=True, **TINY)  # size is a cap unless upscale
     out = media.read_clip(tmp_path / "out.gif")
     assert res.frames == 5 and len(out.frames) == 5
     assert out.durations_ms == durations

@@ -1,3 +1,3 @@
 """Registers every command on the app. One import line per command module."""
 
-from . import compare, evaluate, flow, image, report, train, video, weights  # noqa: F401
+from . import clean, compare, evaluate, flow, image, report, train, video, weights  # noqa: F401

@@ -6,17 +6,11 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
-
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from typing import Optional, Sequence
 
 from .. import guard
 from ..errors import InputError
-from ..events import FrameDone, FrameStarted, IterationEvent, Notice, ScaleDone, StageEvent
-
-err_console = Console(stderr=True, highlight=False)
+from .progress import ProgressRenderer, err_console  # noqa: F401  (re-exported for the commands)
 
 
 def parse_int_list(text: Optional[str], option: str) -> Optional[tuple[int, ...]]:
@@ -112,70 +106,14 @@ def check_image_suffix(output: Path) -> Path:
     return output
 
 
-class ProgressRenderer:
-    """Turns core events into rich progress bars on stderr (nothing when quiet)."""
+def say_if_replacing(output: Path) -> None:
+    """An existing output is replaced (a re-run redoes or resumes a render): say so, once, first.
 
-    def __init__(self, quiet: bool = False, label: str = "painting"):
-        self.quiet = quiet
-        self.label = label
-        self.progress: Optional[Progress] = None
-        self.iter_task: Any = None
-        self.frame_task: Any = None
-        self.stage_tasks: dict[str, Any] = {}
-        self._notices: set[str] = set()
-
-    def __enter__(self) -> "ProgressRenderer":
-        if not self.quiet:
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                console=err_console, transient=False, refresh_per_second=8)
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def notice(self, message: str) -> None:
-        if message not in self._notices:
-            self._notices.add(message)
-            err_console.print(f"[yellow]notice:[/] {message}", soft_wrap=True)
-
-    def __call__(self, event: Any) -> None:
-        if isinstance(event, Notice):
-            self.notice(event.message)
-            return
-        p = self.progress
-        if p is None:
-            return
-        if isinstance(event, IterationEvent):
-            desc = self.label if event.scales == 1 else f"{self.label} {event.scale + 1}/{event.scales}"
-            info = f"loss {event.loss:.4g}"
-            if self.iter_task is None:
-                self.iter_task = p.add_task(desc, total=event.max_iters, info=info)
-            p.update(self.iter_task, description=desc, total=event.max_iters, completed=event.iteration, info=info)
-        elif isinstance(event, ScaleDone):
-            if self.iter_task is not None:
-                p.update(self.iter_task, completed=event.iterations, total=max(event.iterations, 1),
-                         info=f"loss {event.loss:.4g} ({event.stop_reason})")
-        elif isinstance(event, FrameStarted):
-            desc = "frames" if event.passes == 1 else f"pass {event.pass_index + 1}/{event.passes}"
-            if self.frame_task is None:
-                self.frame_task = p.add_task(desc, total=event.frames, info="")
-            p.update(self.frame_task, description=desc, total=event.frames)
-            if self.iter_task is not None:
-                p.reset(self.iter_task, total=event.max_iters, info="")
-        elif isinstance(event, FrameDone):
-            if self.frame_task is None:
-                self.frame_task = p.add_task("frames", total=event.frames, info="")
-            state = "resumed" if event.resumed else f"{event.iterations} it, {event.stop_reason}"
-            p.update(self.frame_task, completed=event.frame + 1, info=f"frame {event.frame + 1}: {state}")
-        elif isinstance(event, StageEvent):
-            task = self.stage_tasks.get(event.stage)
-            if task is None:
-                task = self.stage_tasks[event.stage] = p.add_task(event.stage, total=event.total, info="")
-            p.update(task, completed=event.done, total=event.total, info=event.message)
+    Not refused: re-running the same command is how a render resumes, and its output exists then.
+    """
+    if output.is_file() or (output.is_dir() and any(output.glob("frame_*.png"))):
+        what = "its frame files" if output.is_dir() else "it"
+        err_console.print(f"[yellow]notice:[/] {str(output)!r} exists; {what} will be replaced", soft_wrap=True)
 
 
 def echo(message: str) -> None:

@@ -10,8 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..compare import COMPARE_PASSES, DEFAULT_METHODS, FAST_STEPS, METHODS, TABLE_OFFSETS, compare
-from ..metrics import OFFSETS
+from ..settings import COMPARE_DEFAULT_METHODS as DEFAULT_METHODS
+from ..settings import COMPARE_FAST_STEPS as FAST_STEPS
+from ..settings import COMPARE_METHODS as METHODS
+from ..settings import COMPARE_PASSES
+from ..settings import COMPARE_TABLE_OFFSETS as TABLE_OFFSETS
+from ..settings import EVAL_OFFSETS as OFFSETS
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from . import app
@@ -39,7 +43,7 @@ def compare_command(
     multipass_iters: Annotated[int, typer.Option("--multipass-iters", help="Iteration cap per frame in passes after the first.")] = d(V, "multipass_iters"),
     temporal_weight: Annotated[float, typer.Option("--temporal-weight")] = d(V, "temporal_weight"),
     iters: Iters = DEFAULTS["iters"],
-    size: Size = DEFAULTS["size"],
+    size: Size = None,
     optimizer: Optimizer = DEFAULTS["optimizer"],
     content_weight: ContentWeight = DEFAULTS["content_weight"],
     style_weight: StyleWeight = DEFAULTS["style_weight"],
@@ -64,6 +68,7 @@ def compare_command(
     options.update(offsets=parse_offsets(offsets), flow=flow, first_iters=first_iters,
                    multipass_iters=multipass_iters, temporal_weight=temporal_weight, passes=passes)
     ks = parse_offsets(eval_offsets, "--eval-offsets")
+    from ..compare import compare
     progress = TrainProgress(quiet=quiet)
     progress.label = "frame"  # the iteration bar of the optimisation methods
     with progress:

@@ -1,9 +1,10 @@
 """``neuralpaint flow``: optical flow of a clip, written as files (:func:`flows.export_clip`).
 
-For every frame t (0-based) and offset j <= t, OUTPUT/ receives ``backward_{t:05d}_{j}.flo``
-(t→t−j, the flow that warps frame t−j into frame t), ``forward_{t:05d}_{j}.flo`` (t−j→t),
-``reliable_{t:05d}_{j}.png`` (reliability weights, 8-bit gray) and ``color_{t:05d}_{j}.png`` (the
-backward flow on the Middlebury colour wheel, one scale for the whole clip).
+For every frame t (1-based, as the frames of a clip folder) and offset j < t, OUTPUT/ receives
+``backward_{t:05d}_{j}.flo`` (t→t−j, the flow that warps frame t−j into frame t),
+``forward_{t:05d}_{j}.flo`` (t−j→t), ``reliable_{t:05d}_{j}.png`` (reliability weights, 8-bit
+gray) and ``color_{t:05d}_{j}.png`` (the backward flow on the Middlebury colour wheel, one scale
+for the whole clip).
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-import flows
-from flows.estimate import check_method
-
-from .. import guard, media
 from ..errors import InputError
 from ..events import StageEvent
 from ..settings import VideoSettings as V
@@ -37,6 +34,11 @@ def flow(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Optical flow of a clip, for inspection or for other tools."""
+    import flows
+    from flows.estimate import check_method
+
+    from .. import guard, media
+
     check_method(method)
     js = parse_offsets(offsets)
     assert js is not None

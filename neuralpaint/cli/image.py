@@ -8,24 +8,26 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .. import guard, media
-from ..atomic import remove_stale_temps
-from ..api import stylize_image_full
+from typing import Any
+
 from ..errors import InputError, NonFiniteLossError
-from ..optimize import STOP_NONFINITE
-from . import app
-from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file
-from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
-                      Precision, PreserveColors, Compile, Quiet, Scales, Seed, Size, StyleBlend,
-                      StyleScale, StyleWeight, Tol, TvWeight, Weights, image_options)
+from ..settings import ProgressSettings
+from ..settings import default as d
+from . import app, interrupted_with
+from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file, say_if_replacing
+from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, KeepWork, Lr, Optimizer,
+                      Pooling, Precision, PreserveColors, PrintEvery, Compile, Quiet, SaveEvery, Scales,
+                      Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
+                      fast_size, image_options, progress_options, refuse_with_fast)
 
 
 @app.command("image", no_args_is_help=True)
 def image(
+    ctx: typer.Context,
     content: Annotated[Path, typer.Argument(help="The photo to paint.", show_default=False)],
     styles: Annotated[Optional[List[Path]], typer.Argument(help="One or more style images (blended); none with --fast.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image \\[default: <content>_stylized.png].")] = None,
-    size: Size = DEFAULTS["size"],
+    size: Size = None,
     iters: Iters = DEFAULTS["iters"],
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
@@ -46,6 +48,9 @@ def image(
     weights: Weights = DEFAULTS["weights"],
     compile: Compile = DEFAULTS["compile"],
     fast: Annotated[Optional[Path], typer.Option("--fast", help="A trained fast network (neuralpaint train): one forward pass instead of an optimisation.")] = None,
+    print_every: PrintEvery = DEFAULTS["print_every"],
+    save_every: SaveEvery = DEFAULTS["save_every"],
+    keep_work: KeepWork = None,
     quiet: Quiet = False,
 ) -> None:
     """Paint CONTENT in the style of STYLE (several styles are blended)."""
@@ -61,35 +66,79 @@ def image(
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
+    say_if_replacing(out)
+    from .. import guard
+
     with guard.reading((content, "content image"), *[(s, "style image") for s in styles],
                        (fast, "fast model"), (weights, "weights file")):
         guard.check_write(out)
-        _paint(content, styles, out, fast, size, device, locals(), quiet, style_weight, tv_weight, lr)
+        _paint(ctx, content, styles, out, fast, size, device, locals(), quiet, style_weight, tv_weight, lr,
+               print_every, save_every, keep_work)
 
 
-def _paint(content: Path, styles: list[Path], out: Path, fast: Optional[Path], size: int, device: str,
-           values: dict, quiet: bool, style_weight: float, tv_weight: float, lr: Optional[float]) -> None:
+def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fast: Optional[Path],
+           size: Optional[int], device: str, values: dict, quiet: bool, style_weight: float, tv_weight: float,
+           lr: Optional[float], print_every: int, save_every: int, keep_work: Optional[bool]) -> None:
     if fast is not None:
+        refuse_with_fast(ctx)
         existing_file(fast, "fast model")
         from ..device import resolve_device
         from ..fast.infer import stylize_image_file
 
-        stylize_image_file(fast, content, out, size=size, device=resolve_device(device))
+        stylize_image_file(fast, content, out, size=fast_size(size, content), device=resolve_device(device))
         done(f"{out}  (fast network {fast.name})")
         return
     options = image_options(values)
-    with ProgressRenderer(quiet=quiet) as progress:
-        res = stylize_image_full(content, styles, callback=progress, **options)
-    r = res.result
-    if r.stop_reason != STOP_NONFINITE:
-        content_img = media.load_image(content)
-        guard.check_result([res.image], [content_img], "the result",
+    options.update(progress_options(values))
+    from .. import guard, media
+    from ..api import stylize_image_full
+    from ..atomic import remove_stale_temps
+    from ..errors import InterruptedRun
+    from ..optimize import STOP_NONFINITE
+    from ..runstate import ImageRun
+    from ..video import default_work_dir
+
+    run = ImageRun(default_work_dir(out), _identity(content, styles, options))
+    resume = run.load()
+    with ProgressRenderer(quiet=quiet, print_every=print_every, save_every=save_every,
+                          save_path=run.current_path) as progress:
+        if resume is not None:
+            progress.notice(f"continuing from the result saved after {resume[1]} iterations "
+                            f"in {str(run.path)!r}")
+        try:
+            res = stylize_image_full(content, styles, callback=progress, resume=resume, **options)
+        except InterruptedRun as stop:
+            run.save(stop.scale, stop.iterations, _hwc(stop.raw), media.tensor_to_image(stop.image))
+            interrupted_with(f"interrupted after {stop.iterations} iterations; the result so far is "
+                             f"{str(run.current_path)!r}; re-run the same command to continue from it")
+            raise
+    if res.result.stop_reason != STOP_NONFINITE:
+        guard.check_result([res.image], [media.load_image(content)], "the result",
                            "check the style and --weights (a damaged weights file gives this)")
     remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output
     media.save_image(out, res.image)
+    if not (keep_work if keep_work is not None else d(ProgressSettings, "keep_image_work")):
+        run.remove()
+    r = res.result
     if r.stop_reason == STOP_NONFINITE:
         raise NonFiniteLossError(
             f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
             f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
             f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
     done(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")
+
+
+#: Options that do not change the pixels: a run interrupted with other values is continued.
+_NOT_IDENTITY = ("device", "compile", "progress_every")
+
+
+def _identity(content: Path, styles: list[Path], options: dict[str, Any]) -> dict[str, Any]:
+    from .. import media
+    return {"content": media.file_identity(content), "styles": [media.file_identity(s) for s in styles],
+            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(options.items())
+                        if k not in _NOT_IDENTITY}}
+
+
+def _hwc(raw: Any) -> Any:
+    """(1,3,H,W) tensor -> HxWx3 float32 array."""
+    return raw.detach()[0].permute(1, 2, 0).float().cpu().numpy()

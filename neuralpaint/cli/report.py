@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from ..report import run_report
 from . import app
 from .common import ProgressRenderer, echo, existing_path, parse_offsets
 
@@ -27,6 +26,7 @@ def report_command(
     if output is not None and output.suffix.lower() not in (".html", ".htm"):
         from ..errors import InputError
         raise InputError(f"report page {str(output)!r} must end in .html")
+    from ..report import run_report
     with ProgressRenderer(quiet=quiet, label="report") as progress:
         page = run_report(run_dir, output, source=source, offsets=ks or (1,), callback=progress)
     echo(str(page))

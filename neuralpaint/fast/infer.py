@@ -288,7 +288,7 @@ def stylize_video_file(model: ModelLike, source: Union[str, os.PathLike], output
     s = settings if settings is not None else FastSettings()
     with guard.reading((source, "input"), (None if isinstance(model, TransformNet) else model, "fast model")):
         clip = media.read_clip(source, size=size, start=start, end=end)
-        guard.check_writes((p, "-o") for p in media.planned_files(output, len(clip.frames)))
+        guard.check_writes((p, "-o") for p in media.planned_files(output, len(clip.frames), clip.first))
         frames = stylize_video_frames(model, clip.frames, blend=s.blend, blend_at=s.blend_at, method=s.flow,
                                       strength=s.blend_strength, batch=s.batch, device=device,
                                       callback=callback)

@@ -45,13 +45,23 @@ def parser() -> argparse.ArgumentParser:
 def _printer(quiet: bool) -> Any:
     from .core import RunFinished, SweepPlanned
 
+    import time
+
+    from ..cli.progress import format_duration
+    started = [time.monotonic()]
+
     def callback(event: Any) -> None:
         if isinstance(event, SweepPlanned):
+            started[0] = time.monotonic()
             print(f"{event.total} runs: {event.todo} to run, {event.done} done earlier, {event.failed} failed "
                   f"earlier (kept); executor {event.executor}; output {event.output}", file=sys.stderr, flush=True)
         elif isinstance(event, RunFinished) and not quiet:
             what = f"{event.seconds:.1f}s" if event.status == "done" and event.seconds is not None else (event.error or "")
-            print(f"[{event.index}/{event.todo}] {event.status} {event.run_id}  {what}", file=sys.stderr, flush=True)
+            # overall ETA from the wall time of this call's runs so far (parallel runs included)
+            left = event.todo - event.index
+            eta = (f"  ETA {format_duration((time.monotonic() - started[0]) / event.index * left)}"
+                   if left > 0 else "")
+            print(f"[{event.index}/{event.todo}] {event.status} {event.run_id}  {what}{eta}", file=sys.stderr, flush=True)
     return callback
 
 

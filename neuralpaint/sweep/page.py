@@ -21,6 +21,8 @@ from .config import Sweep, _label_value
 from .results import metrics_of
 
 PLOT_METRICS = ("loss", "seconds")
+#: Width of one metric's subplot (inches, 90 dpi).
+PLOT_INCHES = 3.2
 
 
 def _key(v: Any) -> str:
@@ -148,7 +150,9 @@ def plot_parameter(sweep: Sweep, records: Sequence[dict[str, Any]], param: str, 
         label = ", ".join(f"{p}={short(p, v.get(p))}" for p in others if v.get(p) is not None) or param
         groups.setdefault(label, []).append(r)
     colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
-    fig, axes = plt.subplots(1, len(metric_names), figsize=(4.2 * len(metric_names), 3.4), squeeze=False)
+    # 3.2 in per metric at 90 dpi: four metrics make 1152 px, inside a 1280-px window (the page
+    # also scales any wider image down to the window)
+    fig, axes = plt.subplots(1, len(metric_names), figsize=(PLOT_INCHES * len(metric_names), 3.4), squeeze=False)
     handles: dict[str, Any] = {}
     for ax, m in zip(axes[0], metric_names):
         ys_all: list[float] = []
@@ -201,6 +205,8 @@ def write_page(out: Path, sweep: Sweep, records: Sequence[dict[str, Any]]) -> Pa
     plot_html = "".join(
         f"<figure><img src='plots/{html.escape(p.name)}' alt='metrics vs {html.escape(name)}'>"
         f"<figcaption>metrics vs {html.escape(name)}</figcaption></figure>" for name, p in plots)
+    no_plots = ("<p>No plots: no run finished (the errors are in the contact sheet above).</p>" if n_done == 0
+                else "<p>No varied parameter to plot.</p>")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(sweep.title)}</title>
 <style>
@@ -209,9 +215,11 @@ table.sheet {{ border-collapse: collapse; }}
 .sheet td, .sheet th {{ border: 1px solid #ccc; padding: 6px; vertical-align: top; font-size: 12px; }}
 .sheet img {{ max-width: 192px; max-height: 192px; display: block; image-rendering: pixelated; }}
 td.failed {{ background: #fdd; max-width: 220px; }}
-.err {{ color: #900; font-family: monospace; white-space: pre-wrap; }}
+.err {{ color: #900; font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; }}
+.v {{ overflow-wrap: anywhere; }}
 .v {{ color: #333; }} .n {{ color: #666; }} .id {{ color: #999; font-size: 10px; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; }}
+figure {{ display: inline-block; margin: 0 1em 1em 0; max-width: 100%; }}
+figure img {{ max-width: 100%; height: auto; }}
 </style></head><body>
 <h1>{html.escape(sweep.title)}</h1>
 <p>{len(records)} runs: {n_done} done, {n_failed} failed. Fixed options: {html.escape(fixed)}.
@@ -219,7 +227,7 @@ Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json
 <h2>Contact sheet</h2>
 {contact_sheet(sweep, records)}
 <h2>Plots</h2>
-{plot_html or "<p>No varied numeric parameter to plot.</p>"}
+{plot_html or no_plots}
 </body></html>
 """
     dest = out / "index.html"

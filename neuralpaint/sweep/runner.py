@@ -167,7 +167,8 @@ def warping_error(run: Run, frames: list[Any], job: dict[str, Any]) -> dict[str,
     if size is None:
         from ..settings import ImageSettings
         size = ImageSettings().size
-    src = media.read_clip(run.input, size=size, start=run.options.get("start"), end=run.options.get("end"))
+    src = media.read_clip(run.input, size=size, start=run.options.get("start"), end=run.options.get("end"),
+                          upscale=bool(run.options.get("upscale", False)))
     src_frames = metrics.resize_frames(src.frames, frames[0].shape[:2])
     flow = run.options.get("flow", "dis")
     cache = job.get("flow_cache")
