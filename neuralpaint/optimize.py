@@ -199,6 +199,10 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         # Iterations, not evaluations: L-BFGS's line search evaluates more than once per iteration.
         it = done + (opt.state[x].get("n_iter", 0) - base["n_iter"] + 1 if lbfgs else counter["evals"] - base["evals"])
         counter["it"] = it
+        if callback is None and counter["evals"] == 1:
+            # the loss at the init is always recorded (one host sync per image): a video run
+            # compares it with the previous frame's final loss (how much work the init kept)
+            history.append((1, float(total.detach())))
         if callback is not None and it != counter["reported"] and (it % progress_every == 0 or it == 1):
             counter["reported"] = it
             value = float(total.detach())

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
         out = Path(tmp) / "quality.json"
         env = {**os.environ, "QUALITY_JSON": str(out)}
         code = subprocess.call([sys.executable, "-m", "pytest", "-m", "quality", "-q",
-                                str(ROOT / "tests" / "test_quality.py"), *argv], cwd=ROOT, env=env)
+                                str(ROOT / "tests" / "test_pictures.py"), *argv], cwd=ROOT, env=env)
         if out.exists():
             results = json.loads(out.read_text())
             print("\n| painting | style loss fall (×) | Lab distance to style: photo → output | "
