@@ -5,7 +5,7 @@ number of frames; when their sizes differ, the SOURCE is resized to the stylised
 and the flows are computed there. Flows come from the SOURCE frames (see
 :mod:`neuralpaint.metrics` for the definition).
 
-``--json`` prints one JSON object on stdout, with exactly these keys (a stable schema)::
+``--json`` prints one JSON object on stdout; these keys are a stable schema (more follow them)::
 
     {
       "E":         {"1": 0.0012, "2": 0.0019, ..., "16": null},   # one key per --offsets value
@@ -16,23 +16,34 @@ and the flows are computed there. Flows come from the SOURCE frames (see
 ``E[k]`` is the mean over frames of E_k(t); ``per_frame[k][t]`` is null for t < k and for a frame
 whose reliability mask is empty; an offset with no pair at all (k >= frames) is null in both,
 never 0. Values are mean squared differences of [0,1] RGB over the reliable pixels and channels.
+
+Beside them, the measures E_k cannot see (:mod:`neuralpaint.quality`, ``docs/metrics.md``):
+``source`` (the source clip's own E_k), ``ratio``, ``disoccluded``, ``unstylised``,
+``sharpness``, ``style`` (null unless ``--style`` is given) and ``flags``; see
+:meth:`neuralpaint.quality.QualityReport.to_json`.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..metrics import OFFSETS, evaluate_files
+from ..metrics import OFFSETS, LossMeter, read_pair
 from ..settings import VideoSettings as V
 from ..settings import default as d
+from ..errors import InputError
+from ..quality import QualityReport, quality_report
+from ..settings import FLOW_METHODS, ImageSettings, ModelSettings
+from ..vgg import resolve_model
 from . import app
-from .common import ProgressRenderer, echo, existing_path, parse_offsets
+from .common import ProgressRenderer, echo, existing_file, existing_path, parse_offsets
+from .options import DEFAULTS, Device, Weights
 
 
 def format_value(v: float | None, digits: int = 4) -> str:
@@ -46,23 +57,39 @@ def evaluate(
     source: Annotated[Path, typer.Argument(help="The clip it was made from (flows are computed on it).", show_default=False)],
     offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets k of E_k.")] = ",".join(map(str, OFFSETS)),
     flow: Annotated[str, typer.Option("--flow", help="Optical flow of the source: dis, farneback, deepflow or tvl1.")] = d(V, "flow"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON {E, per_frame, frames} instead of a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON {E, per_frame, frames, ...} instead of tables.")] = False,
+    style: Annotated[Optional[Path], typer.Option("--style", help="The style image of the clip: adds the style-loss drift (needs the VGG, see --weights).")] = None,
+    weights: Weights = DEFAULTS["weights"],
+    device: Device = DEFAULTS["device"],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Temporal consistency of a stylised clip: the warping error E_k (lower is steadier).
 
     Flows are computed on SOURCE (resized to the stylised size when the sizes differ); the frame counts must match.
 
-    --json prints {"E": {"<k>": mean}, "per_frame": {"<k>": [E_k(t) per frame]}, "frames": N}; null marks a missing value (t < k, an offset longer than the clip), never 0.
+    --json prints {"E": {"<k>": mean}, "per_frame": {"<k>": [E_k(t) per frame]}, "frames": N, ...}; null marks a missing value (t < k, an offset longer than the clip), never 0.
+
+    Beside E_k: the source clip's own E_k and the ratio, the error inside disoccluded pixels, the unstylised share, the sharpness drift and, with --style, the style-loss drift (docs/metrics.md).
     """
     ks = parse_offsets(offsets)
     assert ks is not None
     existing_path(stylized, "stylized clip")
     existing_path(source, "source clip")
+    if style is not None:
+        existing_file(style, "style image")
+    if flow not in FLOW_METHODS:
+        raise InputError(f"unknown flow method {flow!r}; choose one of {', '.join(FLOW_METHODS)}")
     with ProgressRenderer(quiet=quiet or as_json, label="evaluate") as progress:
-        result = evaluate_files(stylized, source, ks, method=flow, callback=progress)
+        out_frames, src_frames = read_pair(stylized, source, progress)
+        meter = None
+        if style is not None:
+            size = max(out_frames[0].shape[:2]) if out_frames else 16
+            model = resolve_model(ModelSettings(weights=weights), progress)
+            meter = LossMeter(style, model, ImageSettings(size=max(16, size)), device)
+        quality = quality_report(out_frames, src_frames, None, meter, offsets=ks, method=flow, callback=progress)
+    result = quality.warping
     if as_json:
-        echo(json.dumps(result.to_json()))
+        echo(json.dumps(quality.to_json()))
         return
     table = Table(title=f"warping error of {stylized.name} ({result.frames} frames, flow {flow} on {source.name})")
     table.add_column("k", justify="right")
@@ -76,3 +103,32 @@ def evaluate(
         table.add_row(str(k), format_value(result.E.get(k)), str(counted),
                       f"{100 * sum(cov) / len(cov):.0f}%" if cov else "—")
     Console(highlight=False).print(table)
+    print_quality(quality, stylized.name)
+
+
+def print_quality(q: QualityReport, name: str) -> None:
+    """The measures beside E_k (neuralpaint.quality) as two tables and the flags."""
+    console = Console(highlight=False)
+    table = Table(title=f"beside E_k: the source's own, and the disoccluded pixels ({name})")
+    for col in ("k", "source E_k", "E_k ÷ source", "disoccluded E_k", "source disoccluded", "disoccluded px"):
+        table.add_column(col, justify="right")
+    for k in q.offsets:
+        cov = [c for c in (q.disoccluded_coverage.get(k) or []) if c is not None]
+        table.add_row(str(k), format_value(q.source_E.get(k)), format_value(q.ratio(k), 3),
+                      format_value(q.disoccluded_E.get(k)), format_value(q.source_disoccluded_E.get(k)),
+                      f"{100 * sum(cov) / len(cov):.1f}%" if cov else "—")
+    console.print(table)
+    table = Table(title="per-frame measures")
+    for col in ("measure", "last frame", "mean"):
+        table.add_column(col, justify="left" if col == "measure" else "right")
+    for d in q.deltas:
+        last, mean = q.unstylised_last(d), q.unstylised_mean(d)
+        table.add_row(f"unstylised share (within {d}/255 of the source)",
+                      "—" if last is None else f"{100 * last:.1f}%", "—" if mean is None else f"{100 * mean:.1f}%")
+    table.add_row("sharpness drift (÷ frame 1)", format_value(q.sharpness_last, 3), "")
+    if q.style:
+        table.add_row("style-loss drift (÷ frame 1; mean of frames 2..n)", format_value(q.style_drift[-1], 3),
+                      format_value(q.style_drift_mean, 3))
+    console.print(table)
+    for flag in q.flags():
+        echo(f"warning: {flag}")
