@@ -250,7 +250,47 @@ def pick_frames(n: int, count: int = 3) -> list[int]:
     return sorted({int(round(i * (n - 1) / (count - 1))) for i in range(count)})
 
 
-__all__ = ["Page", "esc", "fmt", "assets_dir", "line_plot", "bar_plot", "grid_image", "save_png", "pick_frames"]
+def quality_section(page: Page, reports: Mapping[str, Any], prefix: str = "quality") -> None:
+    """The measures beside E_k (:class:`neuralpaint.quality.QualityReport`, one per label): a
+    table, the flags as notes and per-frame plots (images named ``<prefix>_*.png``)."""
+    if not reports:
+        return
+    first = next(iter(reports.values()))
+    k, delta = first.offsets[0], first.deltas[0]
+    page.heading("Beyond the warping error")
+    page.paragraph(f"E_{k} rewards a frozen, blurred or unpainted video. Beside it: the source clip's own E_{k} "
+                   f"(an output far below it is frozen or blurred), the error inside the disoccluded pixels, the "
+                   f"share of pixels within {delta}/255 of the photograph, the sharpness (mean |Laplacian| of the "
+                   f"luminance) and the style loss of each frame relative to frame 1. Definitions: docs/metrics.md.",
+                   cls="muted")
+    rows = []
+    for label, q in reports.items():
+        rows.append([label, q.E.get(k), q.source_E.get(k), q.ratio(k), q.disoccluded_E.get(k),
+                     q.source_disoccluded_E.get(k), q.unstylised_last(delta), q.unstylised_mean(delta),
+                     q.sharpness_last, q.style_drift_mean])
+    page.table(["", f"E_{k}", f"source E_{k}", "÷ source", f"disoccluded E_{k}", "source disoccluded",
+                f"unstylised (last, {delta}/255)", "unstylised (mean)", "sharpness last ÷ first",
+                "style loss ÷ frame 1 (mean)"], rows,
+               caption="— : not measured (no pair, no style loss network, or a missing frame)")
+    for label, q in reports.items():
+        for flag in q.flags():
+            page.note(f"{label}: {flag}")
+    frames_x = list(range(1, first.frames + 1))
+    plots = [("unstylised", f"unstylised share per frame (within {delta}/255 of the source)", "share",
+              lambda q: q.unstylised[delta]),
+             ("sharpness", "sharpness ÷ frame 1's", "ratio", lambda q: q.sharpness_drift),
+             ("disoccluded", f"error inside disoccluded pixels, k = {k}", f"D_{k}",
+              lambda q: q.disoccluded.get(k) or [None] * q.frames)]
+    if any(q.style for q in reports.values()):
+        plots.append(("style", "style loss ÷ frame 1's", "ratio", lambda q: q.style_drift or [None] * q.frames))
+    for name, title, ylabel, values in plots:
+        series = {label: (frames_x, values(q)) for label, q in reports.items()}
+        line_plot(page.asset(f"{prefix}_{name}.png"), series, title=title, xlabel="frame", ylabel=ylabel)
+        page.image(page.files[-1], title)
+
+
+__all__ = ["Page", "esc", "fmt", "assets_dir", "line_plot", "bar_plot", "grid_image", "save_png", "pick_frames",
+           "quality_section"]
 
 
 # ---------------------------------------------------------------------------------------------
