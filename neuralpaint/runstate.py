@@ -52,11 +52,15 @@ class FrameRecord:
 class RunFolder:
     """Owns one render's work directory. ``identity`` decides whether it may be resumed."""
 
-    def __init__(self, path: Path, identity: dict[str, Any], n_frames: int, source: Optional[str] = None):
+    def __init__(self, path: Path, identity: dict[str, Any], n_frames: int, source: Optional[str] = None,
+                 style_paths: Optional[list[Optional[str]]] = None):
         self.path = Path(path)
         self.identity = identity
         #: where the input was (for reports); not part of the identity, so a moved clip resumes
         self.source = source
+        #: where the style images were (for the report's style loss; None for an in-memory style),
+        #: in the order of ``identity["styles"]``; not part of the identity either
+        self.style_paths = style_paths
         self.n_frames = n_frames
         self.records: list[FrameRecord] = [FrameRecord() for _ in range(n_frames)]
         self.complete = False
@@ -190,7 +194,8 @@ class RunFolder:
 
     def save(self) -> None:
         data = {
-            "format": FORMAT, "version": VERSION, "source": self.source, "identity": self.identity,
+            "format": FORMAT, "version": VERSION, "source": self.source, "style_paths": self.style_paths,
+            "identity": self.identity,
             "complete": self.complete,
             "frames": [r.__dict__ for r in self.records],
         }
