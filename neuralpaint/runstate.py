@@ -2,7 +2,9 @@
 
 Layout of ``WORK_DIR``::
 
-    manifest.json        settings, input identity, per-frame records (atomic rewrites)
+    manifest.json        settings, input identity, per-frame records (atomic rewrites); where the
+                         source clip and the style images were (``source``, ``style_paths``: for
+                         ``neuralpaint report``, not part of the identity)
     frames/frame_00001.png   the stylised frames (8-bit, what the output is encoded from)
     state/raw_00001.npy      the float result of each frame (the optimised variable, float32):
                              the next frame is initialised from it, never from the 8-bit PNG
