@@ -7,7 +7,7 @@ Warping error (Lai et al. 2018; the long-term version of Wang et al. 2020), for 
 
 - ``O_t``: the stylised frame t as float RGB in [0, 1].
 - ``b``: the BACKWARD flow t→t−k of the SOURCE frames (``flows.estimate(src[t], src[t−k])``,
-  or a given ground truth); ``warp`` is :func:`flows.warp` (bilinear).
+  or a given ground truth); ``warp`` is :func:`flows.warp` (the resampling of the optimisation path).
 - ``M``: the binary reliability mask of the source (:func:`flows.reliability_mask` of ``b``
   checked against the forward flow t−k→t): False where a pixel was disoccluded, on motion
   boundaries and where ``b`` leaves the image. With ground truth, the given validity mask.
