@@ -36,17 +36,26 @@ Measurements, the same for every method:
   optimised against exactly those warps; pass another ``eval_flow`` to avoid that.
 - style / content loss: :class:`neuralpaint.metrics.LossMeter` with the run's VGG, layers and
   weights (weighted like the run's objective), mean over frames.
+- the measures E_k cannot see (:mod:`neuralpaint.quality`, one pass for every method with the
+  same flows and the same loss network): the source clip's own E_k and the ratio, the error
+  inside disoccluded pixels, the unstylised share, the sharpness drift and the style-loss drift.
+  The table shows them at k = 1 and for the last frame (:data:`QUALITY_COLUMNS`).
 
 ``compare.json``::
 
     {"format": "neuralpaint-compare", "version": 1, "input": str, "style": str,
      "frames": int, "size": [H, W], "settings": {...}, "eval": {"flow": str, "offsets": [int]},
-     "columns": ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss"],
+     "columns": ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss",
+                 "E_1_vs_source", "disoccluded_E_1", "unstylised_last", "sharpness_last",
+                 "style_drift_mean"],
      "table": [{column: value | null}],
+     "source": {"E": {"<k>": float|null}, "per_frame": {...}},    # the source clip's own E_k
      "methods": {name: {"seconds_per_frame", "seconds", "iterations", "train_seconds",
                         "E": {"<k>": float|null}, "per_frame": {"<k>": [float|null]|null},
                         "style_loss", "content_loss", "output", "work_dir", "options",
-                        "records": [per-frame record]}}}
+                        "records": [per-frame record],
+                        "quality": {"ratio", "disoccluded", "unstylised", "sharpness", "style",
+                                    "flags"}}}}   # QualityReport.to_json() less E/per_frame/frames/source
 """
 
 from __future__ import annotations
@@ -63,7 +72,8 @@ import numpy as np
 from . import atomic, guard, media, report, settings
 from .errors import InputError
 from .events import StageEvent, emit
-from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, check_offsets, warping_errors
+from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, check_offsets
+from .quality import UNSTYLISED_DELTAS, QualityReport, quality_reports
 from .runstate import FrameRecord, frame_name
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 from .vgg import resolve_model
@@ -76,7 +86,12 @@ from .settings import COMPARE_PASSES  # noqa: E402,F401
 from .settings import COMPARE_TABLE_OFFSETS as TABLE_OFFSETS  # noqa: E402
 #: Crops per training step of that network.
 FAST_BATCH = 2
-COLUMNS = ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss"]
+#: The offsets shown in the table (all of ``eval_offsets`` are in compare.json).
+TABLE_OFFSETS: tuple[int, ...] = (1, 4, 16)
+#: Columns of the measures beside E_k: at k = 1, the unstylised share at the first δ of
+#: :data:`neuralpaint.quality.UNSTYLISED_DELTAS`, both for the last frame.
+QUALITY_COLUMNS = ["E_1_vs_source", "disoccluded_E_1", "unstylised_last", "sharpness_last", "style_drift_mean"]
+COLUMNS = ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss", *QUALITY_COLUMNS]
 FORMAT = "neuralpaint-compare"
 VERSION = 1
 
@@ -141,6 +156,7 @@ class MethodResult:
     train_seconds: Optional[float] = None
     warping: Optional[WarpingError] = None
     losses: Optional[FrameLosses] = None
+    quality: Optional[QualityReport] = None
 
     @property
     def seconds_per_frame(self) -> float:
@@ -151,7 +167,8 @@ class MethodResult:
         return {"method": self.name, "seconds_per_frame": self.seconds_per_frame,
                 **{f"E_{k}": e.get(k) for k in TABLE_OFFSETS},
                 "style_loss": self.losses.style if self.losses else None,
-                "content_loss": self.losses.content if self.losses else None}
+                "content_loss": self.losses.content if self.losses else None,
+                **quality_row(self.quality)}
 
     def to_json(self, base: Path) -> dict[str, Any]:
         w = self.warping.to_json() if self.warping is not None else {"E": {}, "per_frame": {}}
@@ -163,7 +180,26 @@ class MethodResult:
             "content_loss": self.losses.content if self.losses else None,
             "output": _rel(self.output, base), "work_dir": _rel(self.work_dir, base),
             "options": self.options, "records": [dict(r.__dict__) for r in self.records],
+            "quality": _quality_json(self.quality),
         }
+
+
+def quality_row(q: Optional[QualityReport]) -> dict[str, Any]:
+    """The :data:`QUALITY_COLUMNS` of one method (None where not measured)."""
+    if q is None:
+        return dict.fromkeys(QUALITY_COLUMNS)
+    return {"E_1_vs_source": q.ratio(1), "disoccluded_E_1": q.disoccluded_E.get(1),
+            "unstylised_last": q.unstylised_last(q.deltas[0]), "sharpness_last": q.sharpness_last,
+            "style_drift_mean": q.style_drift_mean}
+
+
+def _quality_json(q: Optional[QualityReport]) -> Optional[dict[str, Any]]:
+    if q is None:
+        return None
+    data = q.to_json()
+    for key in ("E", "per_frame", "frames", "source"):  # beside it in the method / at the top
+        data.pop(key, None)
+    return data
 
 
 @dataclass
@@ -183,6 +219,11 @@ class CompareResult:
     def frames(self) -> int:
         return len(self.source_frames)
 
+    def source_json(self) -> Optional[dict[str, Any]]:
+        """The source clip's own E_k (the same for every method)."""
+        q = next((m.quality for m in self.methods.values() if m.quality is not None), None)
+        return None if q is None else {k: v for k, v in q.source_warping.to_json().items() if k != "frames"}
+
     def rows(self) -> list[dict[str, Any]]:
         return [m.row() for m in self.methods.values()]
 
@@ -193,6 +234,7 @@ class CompareResult:
             "frames": self.frames, "size": [int(h), int(w)], "settings": self.settings,
             "eval": {"flow": self.eval_flow, "offsets": list(self.eval_offsets)},
             "columns": list(COLUMNS), "table": [_clean(r) for r in self.rows()],
+            "source": self.source_json(),
             "methods": {n: m.to_json(self.out_dir) for n, m in self.methods.items()},
         }
 
@@ -394,12 +436,11 @@ def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Un
         if len(r.frames) != len(source) or r.frames[0].shape != source[0].shape:
             raise InputError(f"method {name} produced {len(r.frames)} frames of {r.frames[0].shape}, "
                              f"the source has {len(source)} of {source[0].shape}")
-    errors = warping_errors({n: r.frames for n, r in results.items()}, sf, eval_offsets, callback=callback)
-    emit(callback, StageEvent("losses", 0, len(results)))
-    for i, (name, r) in enumerate(results.items()):
-        r.warping = errors[name]
-        r.losses = meter.measure(r.frames, source)
-        emit(callback, StageEvent("losses", i + 1, len(results), name))
+    quality = quality_reports({n: r.frames for n, r in results.items()}, source, sf, meter, offsets=eval_offsets,
+                              deltas=UNSTYLISED_DELTAS, callback=callback)
+    for name, r in results.items():
+        r.quality = quality[name]
+        r.warping, r.losses = r.quality.warping, r.quality.losses
 
     base_settings = settings.as_dict(image_s, video_s, model_s, runtime_s)
     for key in _PER_METHOD:
@@ -478,6 +519,8 @@ def write_compare_report(result: CompareResult, path: Union[str, Path, None] = N
         series = {m.name: (ks, [m.warping.E.get(k) for k in ks]) for m in result.methods.values() if m.warping}
         report.line_plot(page.asset("e_by_offset.png"), series, title="E_k by offset", xlabel="k", ylabel="E_k")
         page.image(page.files[-1], "E_k by frame offset per method")
+
+    report.quality_section(page, {m.name: m.quality for m in result.methods.values() if m.quality is not None})
 
     page.heading("Optimisation")
     picked = report.pick_frames(result.frames, 3)

@@ -7,7 +7,7 @@ Warping error (Lai et al. 2018; the long-term version of Wang et al. 2020), for 
 
 - ``O_t``: the stylised frame t as float RGB in [0, 1].
 - ``b``: the BACKWARD flow t→t−k of the SOURCE frames (``flows.estimate(src[t], src[t−k])``,
-  or a given ground truth); ``warp`` is :func:`flows.warp` (bilinear).
+  or a given ground truth); ``warp`` is :func:`flows.warp` (the resampling of the optimisation path).
 - ``M``: the binary reliability mask of the source (:func:`flows.reliability_mask` of ``b``
   checked against the forward flow t−k→t): False where a pixel was disoccluded, on motion
   boundaries and where ``b`` leaves the image. With ground truth, the given validity mask.
@@ -354,6 +354,14 @@ def evaluate_files(stylized: Union[str, Path], source: Union[str, Path], offsets
     resized (Lanczos) to the stylised size, so the flows are computed at the stylised size.
     """
     offsets = check_offsets(offsets)
+    sty_frames, src_frames = read_pair(stylized, source, callback)
+    return warping_error(sty_frames, SourceFlows.estimated(src_frames, method), offsets, callback=callback)
+
+
+def read_pair(stylized: Union[str, Path], source: Union[str, Path],
+              callback: Callback = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The frames of a stylised clip file and of its source clip file, the source resized
+    (Lanczos) to the stylised size; different frame counts are an :class:`InputError`."""
     emit(callback, StageEvent("reading", 0, 2, str(stylized)))
     sty = media.read_clip(stylized)
     emit(callback, StageEvent("reading", 1, 2, str(source)))
@@ -362,8 +370,7 @@ def evaluate_files(stylized: Union[str, Path], source: Union[str, Path], offsets
     if len(sty.frames) != len(src.frames):
         raise InputError(f"{str(stylized)!r} has {len(sty.frames)} frames but the source {str(source)!r} has "
                          f"{len(src.frames)}; give the clip it was made from")
-    src_frames = resize_frames(src.frames, sty.size)
-    return warping_error(sty.frames, SourceFlows.estimated(src_frames, method), offsets, callback=callback)
+    return sty.frames, resize_frames(src.frames, sty.size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,4 +481,4 @@ def frame_losses(frames: Sequence[np.ndarray], style: Any, content_frames: Seque
 
 __all__ = ["OFFSETS", "SourceFlows", "WarpingError", "FrameLosses", "LossMeter", "check_offsets",
            "pair_error", "warping_error", "warping_errors", "evaluate_files", "frame_losses",
-           "resize_frames", "as_float"]
+           "resize_frames", "as_float", "read_pair"]

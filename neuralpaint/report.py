@@ -252,7 +252,47 @@ def pick_frames(n: int, count: int = 3) -> list[int]:
     return sorted({int(round(i * (n - 1) / (count - 1))) for i in range(count)})
 
 
-__all__ = ["Page", "esc", "fmt", "assets_dir", "line_plot", "bar_plot", "grid_image", "save_png", "pick_frames"]
+def quality_section(page: Page, reports: Mapping[str, Any], prefix: str = "quality") -> None:
+    """The measures beside E_k (:class:`neuralpaint.quality.QualityReport`, one per label): a
+    table, the flags as notes and per-frame plots (images named ``<prefix>_*.png``)."""
+    if not reports:
+        return
+    first = next(iter(reports.values()))
+    k, delta = first.offsets[0], first.deltas[0]
+    page.heading("Beyond the warping error")
+    page.paragraph(f"E_{k} rewards a frozen, blurred or unpainted video. Beside it: the source clip's own E_{k} "
+                   f"(an output far below it is frozen or blurred), the error inside the disoccluded pixels, the "
+                   f"share of pixels within {delta}/255 of the photograph, the sharpness (mean |Laplacian| of the "
+                   f"luminance) and the style loss of each frame relative to frame 1. Definitions: docs/metrics.md.",
+                   cls="muted")
+    rows = []
+    for label, q in reports.items():
+        rows.append([label, q.E.get(k), q.source_E.get(k), q.ratio(k), q.disoccluded_E.get(k),
+                     q.source_disoccluded_E.get(k), q.unstylised_last(delta), q.unstylised_mean(delta),
+                     q.sharpness_last, q.style_drift_mean])
+    page.table(["", f"E_{k}", f"source E_{k}", "÷ source", f"disoccluded E_{k}", "source disoccluded",
+                f"unstylised (last, {delta}/255)", "unstylised (mean)", "sharpness last ÷ first",
+                "style loss ÷ frame 1 (mean)"], rows,
+               caption="— : not measured (no pair, no style loss network, or a missing frame)")
+    for label, q in reports.items():
+        for flag in q.flags():
+            page.note(f"{label}: {flag}")
+    frames_x = list(range(1, first.frames + 1))
+    plots = [("unstylised", f"unstylised share per frame (within {delta}/255 of the source)", "share",
+              lambda q: q.unstylised[delta]),
+             ("sharpness", "sharpness ÷ frame 1's", "ratio", lambda q: q.sharpness_drift),
+             ("disoccluded", f"error inside disoccluded pixels, k = {k}", f"D_{k}",
+              lambda q: q.disoccluded.get(k) or [None] * q.frames)]
+    if any(q.style for q in reports.values()):
+        plots.append(("style", "style loss ÷ frame 1's", "ratio", lambda q: q.style_drift or [None] * q.frames))
+    for name, title, ylabel, values in plots:
+        series = {label: (frames_x, values(q)) for label, q in reports.items()}
+        line_plot(page.asset(f"{prefix}_{name}.png"), series, title=title, xlabel="frame", ylabel=ylabel)
+        page.image(page.files[-1], title)
+
+
+__all__ = ["Page", "esc", "fmt", "assets_dir", "line_plot", "bar_plot", "grid_image", "save_png", "pick_frames",
+           "quality_section"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,13 +337,18 @@ def _recorded_source(manifest: Mapping[str, Any]) -> Optional[Path]:
 
 def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike, None] = None,
                source: Union[str, os.PathLike, None] = None, offsets: Sequence[int] = (1,),
-               callback: Any = None) -> Path:
+               callback: Any = None, style: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], None] = None
+               ) -> Path:
     """Write the HTML page of a video run folder: per-frame iterations, losses, stopping reasons,
     times, plots, frames, and E_k (default E_1) of the frames in ``RUN_DIR/frames`` against the
     source clip — ``source`` if given, else the one the manifest names. When there is no source,
     it is gone, or it is not the clip the run was made from, the page says so instead.
+    With the source, the measures of :mod:`neuralpaint.quality` too; their style-loss drift uses
+    the run's own style image(s) (``style`` if given, else those the manifest names, checked
+    against the run's fingerprints) and the run's VGG and loss settings.
     Written atomically to ``output`` (default ``RUN_DIR/report.html``)."""
-    from .metrics import SourceFlows, check_offsets, warping_error
+    from .metrics import SourceFlows, check_offsets
+    from .quality import quality_report
     from .runstate import frame_name
 
     run_dir = Path(run_dir)
@@ -341,6 +386,7 @@ def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike,
     src_path = Path(source) if source is not None else _recorded_source(manifest)
     source_frames: Optional[list[np.ndarray]] = None
     werr = None
+    quality = None
     if src_path is None:
         page.note("The manifest does not name the source clip (it keeps only its fingerprint), so the warping "
                   "error is not computed; run `neuralpaint report RUN_DIR --source CLIP` to add it.")
@@ -351,10 +397,15 @@ def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike,
         if source_frames is None:
             page.note(f"The source clip {src_path} {why}; the warping error is not computed.")
         else:
-            werr = warping_error(stylised, SourceFlows.estimated(source_frames, str(st.get("flow", "dis"))),
-                                 offsets, callback=callback)
+            meter, why_not = _run_meter(manifest, ident, st, style)
+            quality = quality_report(stylised, source_frames,
+                                     SourceFlows.estimated(source_frames, str(st.get("flow", "dis"))), meter,
+                                     offsets=offsets, callback=callback)
+            werr = quality.warping
             page.paragraph(f"Source: {src_path}. Warping error with {werr.flow} flows of the source "
                            f"(mean squared difference of [0,1] RGB over the reliable pixels).", cls="muted")
+            if meter is None:
+                page.note(f"The style-loss drift is not computed: {why_not}.")
 
     # -- summary
     page.heading("Summary")
@@ -373,6 +424,8 @@ def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike,
     if werr is not None:
         summary += [(f"E_{k}", werr.E.get(k)) for k in werr.offsets]
     page.table(["", "value"], [[k, v] for k, v in summary])
+    if quality is not None:
+        quality_section(page, {"this run": quality})
 
     # -- per frame
     page.heading("Frames")
@@ -387,10 +440,15 @@ def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike,
                r.get("flow_seconds"), r.get("io_seconds")]
         if werr is not None:
             row.append(e_frames[t] if e_frames else None)
+        if quality is not None:
+            row += [quality.unstylised[quality.deltas[0]][t], quality.sharpness_drift[t],
+                    quality.style_drift[t] if quality.style else None]
         rows.append(row)
     headers = ["frame", "passes", "iterations", "loss", *parts, "stop", "s", "flow s", "I/O s"]
     if werr is not None:
         headers.append(f"E_{k0}")
+    if quality is not None:
+        headers += [f"unstylised ({quality.deltas[0]}/255)", "sharpness ÷ 1", "style loss ÷ 1"]
     page.table(headers, rows)
 
     frames_x = list(range(1, n + 1))
@@ -428,6 +486,40 @@ def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike,
         grid_image(page.asset("frames.png"), grid, cols, [f"frame {t + 1}" for t in picked])
         page.image(page.files[-1], "frames of the run", pixelated=True)
     return page.write()
+
+
+def _run_meter(manifest: Mapping[str, Any], ident: Mapping[str, Any], st: Mapping[str, Any],
+               style: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], None]) -> tuple[Any, str]:
+    """A :class:`~neuralpaint.metrics.LossMeter` with the run's style(s), VGG and loss settings,
+    or (None, why not). Never downloads weights: a page is no reason to fetch 550 MB."""
+    from . import settings as settings_mod
+    from .errors import InputError
+    from .metrics import LossMeter
+    from .video import _hash_style
+    from .vgg import cached_path
+
+    if style is None:
+        paths = manifest.get("style_paths")
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
+            return None, "the manifest does not name the style image(s); pass --style"
+    else:
+        paths = [style] if isinstance(style, (str, os.PathLike)) else list(style)
+    recorded = ident.get("styles") if isinstance(ident.get("styles"), list) else []
+    if len(paths) != len(recorded):
+        return None, f"the run used {len(recorded)} style image(s), {len(paths)} given"
+    for p, fingerprint in zip(paths, recorded):
+        if not Path(p).is_file():
+            return None, f"the style image {p} is gone"
+        if _hash_style(Path(p)) != fingerprint:
+            return None, f"{p} is not the style image this run used (its fingerprint differs)"
+    try:
+        image_s = settings_mod.build(settings_mod.ImageSettings, st)
+        model_s = settings_mod.build(settings_mod.ModelSettings, st)
+        if model_s.weights in ("imagenet", "auto") and not cached_path().exists():
+            return None, "the ImageNet VGG-19 file the run used is not cached here"
+        return LossMeter([Path(p) for p in paths], model_s, image_s, "auto"), ""
+    except (InputError, OSError, TypeError) as exc:
+        return None, f"the run's loss network cannot be built here ({exc})"
 
 
 def _method_text(st: Mapping[str, Any]) -> str:

@@ -2,7 +2,9 @@
 
 Layout of ``WORK_DIR``::
 
-    manifest.json        settings, input identity, per-frame records (atomic rewrites)
+    manifest.json        settings, input identity, per-frame records (atomic rewrites); where the
+                         source clip and the style images were (``source``, ``style_paths``: for
+                         ``neuralpaint report``, not part of the identity)
     frames/frame_00001.png   the stylised frames (8-bit, what the output is encoded from)
     state/raw_00001.npy      the float result of each frame (the optimised variable, float32):
                              the next frame is initialised from it, never from the 8-bit PNG
@@ -52,11 +54,15 @@ class FrameRecord:
 class RunFolder:
     """Owns one render's work directory. ``identity`` decides whether it may be resumed."""
 
-    def __init__(self, path: Path, identity: dict[str, Any], n_frames: int, source: Optional[str] = None):
+    def __init__(self, path: Path, identity: dict[str, Any], n_frames: int, source: Optional[str] = None,
+                 style_paths: Optional[list[Optional[str]]] = None):
         self.path = Path(path)
         self.identity = identity
         #: where the input was (for reports); not part of the identity, so a moved clip resumes
         self.source = source
+        #: where the style images were (for the report's style loss; None for an in-memory style),
+        #: in the order of ``identity["styles"]``; not part of the identity either
+        self.style_paths = style_paths
         self.n_frames = n_frames
         self.records: list[FrameRecord] = [FrameRecord() for _ in range(n_frames)]
         self.complete = False
@@ -191,7 +197,8 @@ class RunFolder:
 
     def save(self) -> None:
         data = {
-            "format": FORMAT, "version": VERSION, "source": self.source, "identity": self.identity,
+            "format": FORMAT, "version": VERSION, "source": self.source, "style_paths": self.style_paths,
+            "identity": self.identity,
             "complete": self.complete,
             "frames": [r.__dict__ for r in self.records],
         }

@@ -260,7 +260,8 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
     }
     wd = Path(work_dir) if work_dir is not None else default_work_dir(out_path)
     guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n, clip.first)] + [(wd, "--work-dir")])
-    run = RunFolder(wd, identity, n, source=str(input_path.resolve()))
+    run = RunFolder(wd, identity, n, source=str(input_path.resolve()),
+                    style_paths=[None if isinstance(s, np.ndarray) else str(Path(s).resolve()) for s in style_list])
     run.open(restart=restart)
 
     clip_key = hashlib.sha256(repr((identity["input"], identity["frames"])).encode()).hexdigest()[:16]

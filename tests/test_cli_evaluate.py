@@ -29,18 +29,19 @@ def run(tmp_path_factory):
 
 
 def test_evaluate_on_the_run_folder_equals_the_report(run, cli, monkeypatch, tmp_path):
-    import neuralpaint.metrics as metrics
+    import neuralpaint.quality as quality
     src, out, work = run
     seen = {}
-    real = metrics.warping_error
+    real = quality.quality_report
 
     def spy(*args, **kwargs):
         seen["report"] = res = real(*args, **kwargs)
         return res
 
-    monkeypatch.setattr(metrics, "warping_error", spy)
+    monkeypatch.setattr(quality, "quality_report", spy)  # report imports it when it runs
     r = cli("report", work, "-o", tmp_path / "r.html", "--offsets", "1,2", "-q")
     assert r.code == 0, r
+    monkeypatch.setattr(quality, "quality_report", real)
     r = cli("evaluate", work, src, "--offsets", "1,2", "--json")
     assert r.code == 0, r
     data = json.loads(r.out)
@@ -56,5 +57,5 @@ def test_delivered_gif_says_why_it_reads_higher_and_shows_the_source_e(run, cli)
     assert "note: a GIF keeps at most 256 colours" in r.out
     data = json.loads(cli("evaluate", out, src, "--offsets", "1", "--json").out)
     own = json.loads(cli("evaluate", src, src, "--offsets", "1", "--json").out)
-    assert data["source_E"]["1"] == pytest.approx(own["E"]["1"])  # the source measured as an output
-    assert own["source_E"] == own["E"]
+    assert data["source"]["E"]["1"] == pytest.approx(own["E"]["1"])  # the source measured as an output
+    assert own["source"]["E"] == own["E"]

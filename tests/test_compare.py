@@ -75,12 +75,24 @@ def test_compare_writes_table_json_and_page(clip_path, tmp_path, cli):
         assert m["E"]["1"] >= 0 and len(m["per_frame"]["1"]) == 5
         assert (out / m["output"]).is_file() and (out / m["work_dir"] / "manifest.json").is_file()
         assert len(m["records"]) == 5
+    # the measures beside E_k: one source E_k for all, each method's ratio, shares, drifts
+    assert data["source"]["E"]["1"] > 0 and len(data["source"]["per_frame"]["1"]) == 5
+    for row in data["table"]:
+        m = data["methods"][row["method"]]
+        assert row["E_1_vs_source"] == pytest.approx(m["E"]["1"] / data["source"]["E"]["1"])
+        assert 0 <= row["unstylised_last"] <= 1 and row["sharpness_last"] > 0 and row["style_drift_mean"] > 0
+        assert row["unstylised_last"] == m["quality"]["unstylised"]["25"]["last"]
+        assert len(m["quality"]["style"]["drift"]) == 5 and m["quality"]["style"]["drift"][0] == 1.0
+        assert set(m["quality"]["disoccluded"]) == {"E", "per_frame", "coverage", "source_E"}
+    for name in ("E_1 ÷ src", "unstyl. last", "sharp last", "style drift"):
+        assert name in r.out
     assert data["methods"]["naive"]["options"]["temporal_init"] is False
     assert data["methods"]["long"]["options"]["long_term"] is True
     page = check_page(out / "report.html")
     text = " ".join(page.text)
     assert "naive" in text and "E_1" in text and "untrained" in text
-    assert len(page.images) >= 4
+    assert "Beyond the warping error" in text and "source E_1" in text
+    assert len(page.images) >= 7
 
     # the same command again resumes every method: nothing is optimised again
     r2 = cli("compare", clip_path, "-o", out, "--methods", "naive,short,long", *TINY)

@@ -183,7 +183,7 @@ def test_evaluate_command_json_and_table(tmp_path, cli):
     r = cli("evaluate", tmp_path / "sty.gif", tmp_path / "src.gif", "--json")
     assert r.code == 0, r
     data = json.loads(r.out)
-    assert set(data) == {"E", "per_frame", "frames", "source_E"} and data["frames"] == 5
+    assert {"E", "per_frame", "frames"} <= set(data) and data["frames"] == 5  # stable keys; more beside them
     assert set(data["E"]) == {"1", "2", "4", "8", "16"}
     assert data["E"]["8"] is None and data["E"]["16"] is None
     assert 0 <= data["E"]["1"] < 0.01 and len(data["per_frame"]["1"]) == 5

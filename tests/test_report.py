@@ -70,6 +70,29 @@ def test_report_finds_the_source_named_in_the_manifest(run, cli):
     assert "E_1" in text and "does not name the source clip" not in text
 
 
+def test_report_shows_the_quality_measures_with_the_runs_own_style(run, tmp_path, cli):
+    src, work = run
+    manifest = json.loads((work / "manifest.json").read_text())
+    assert manifest["style_paths"] == [str(media.default_style_path().resolve())]
+    out = tmp_path / "q.html"
+    r = cli("report", work, "-o", out, "-q")
+    assert r.code == 0, r
+    _, text = open_page(out)
+    assert "Beyond the warping error" in text and "source E_1" in text and "unstylised" in text
+    assert "style-loss drift is not computed" not in text
+    for name in ("unstylised", "sharpness", "disoccluded", "style"):
+        assert (tmp_path / "q_files" / f"quality_{name}.png").is_file(), name
+    # another image than the run's style is refused on the page, not used
+    other = tmp_path / "other.png"
+    media.save_image(other, np.full((16, 16, 3), 90, np.uint8))
+    page = report.run_report(work, tmp_path / "o.html", style=other)
+    _, text = open_page(page)
+    assert "style-loss drift is not computed" in text and "is not the style image this run used" in text
+    assert not (tmp_path / "o_files" / "quality_style.png").exists()
+    r = cli("report", work, "--style", tmp_path / "none.png", "-q")
+    assert r.code == 2 and r.err.startswith("error:") and "none.png" in r.err
+
+
 def test_report_without_a_source_says_so(run, cli):
     src, work = run
     manifest = work / "manifest.json"

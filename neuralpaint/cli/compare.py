@@ -77,12 +77,20 @@ def compare_command(
                       **options)
     h, w = res.source_frames[0].shape[:2]
     table = Table(title=f"compare: {input.name}, {res.frames} frames {w}x{h}")
-    for col in ("method", "s/frame", *[f"E_{k}" for k in TABLE_OFFSETS], "style loss", "content loss"):
+    for col in ("method", "s/frame", *[f"E_{k}" for k in TABLE_OFFSETS], "style loss", "content loss",
+                "E_1 ÷ src", "disocc. E_1", "unstyl. last", "sharp last", "style drift"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for row in res.rows():
+        share = row["unstylised_last"]
         table.add_row(row["method"], f"{row['seconds_per_frame']:.3g}",
                       *[format_value(row[f"E_{k}"]) for k in TABLE_OFFSETS],
-                      format_value(row["style_loss"]), format_value(row["content_loss"]))
-    Console(highlight=False, width=120).print(table)
+                      format_value(row["style_loss"]), format_value(row["content_loss"]),
+                      format_value(row["E_1_vs_source"], 3), format_value(row["disoccluded_E_1"]),
+                      "—" if share is None else f"{100 * share:.0f}%", format_value(row["sharpness_last"], 3),
+                      format_value(row["style_drift_mean"], 3))
+    Console(highlight=False, width=160).print(table)
+    for m in res.methods.values():
+        for flag in (m.quality.flags() if m.quality is not None else []):
+            echo(f"warning: {m.name}: {flag}")
     echo(f"{res.json_path}")
     done(f"{res.report_path}")

@@ -70,5 +70,5 @@ def weights(
     choice, reason = vgg.choose_auto(src)
     echo(f"auto:     {vgg.weights_label(choice)} ({reason})")
     if verify and not path.exists() and not hed.is_built(cache):
-        raise WeightsError("--verify: no weights file to verify (neither ImageNet VGG-19 nor the HED "
-                           "features are in the cache)")
+        raise WeightsError(f"nothing to verify: neither {str(path)!r} nor {str(cache / hed.CACHE_NAME)!r} "
+                           f"exists (--download fetches the first, --build-hed builds the second)")

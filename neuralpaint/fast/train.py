@@ -242,7 +242,10 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
     overwrite it. ``model``: the VGG loss network (default: ImageNet weights).
     """
     s = settings if settings is not None else TrainSettings()
-    model_s = resolve_model(model if model is not None else ModelSettings(), callback)
+    # resolved now (the checkpoint's fingerprint names the concrete features), said after the
+    # resume checks, so that a refused resume prints its error first
+    weight_notices: list[Any] = []
+    model_s = resolve_model(model if model is not None else ModelSettings(), weight_notices.append)
     runtime_s = runtime if runtime is not None else RuntimeSettings()
     output = Path(output)
     if output.is_dir():
@@ -274,6 +277,8 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
                                   f"nothing to do (raise --steps to train longer)", level="info"))
             return TrainResult(path=output, step=ckpt["step"], start_step=ckpt["step"])
 
+    for notice in weight_notices:
+        emit(callback, notice)
     emit(callback, StageEvent("loading data", 0, 1))
     dataset = TrainingData.open(data, s.size)
     emit(callback, StageEvent("loading data", 1, 1, f"{len(dataset)} images"))
