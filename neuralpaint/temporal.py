@@ -33,6 +33,13 @@ from .settings import INIT_FILLS
 
 #: Pixels whose combined reliability is below this are filled (:func:`initial_image`).
 FILL_BELOW = 0.5
+#: Photometric gate (:func:`photometric_gate`): a transport (warp, or none) of an earlier frame is
+#: trusted fully where it reproduces the current *source* frame within PHOTO_LOW (mean absolute
+#: RGB difference in [0,1]), not at all beyond PHOTO_HIGH. 0.06/0.12 ≈ 15/30 of 255: above the
+#: noise and interpolation error of real footage (most static pixels < 0.02), below a person
+#: walking over grass (measured on ../shared/data/clip-street).
+PHOTO_LOW = 0.06
+PHOTO_HIGH = 0.12
 #: Radius (px) of OpenCV's Telea inpainting.
 INPAINT_RADIUS = 3
 
@@ -45,29 +52,48 @@ def closest_first(reliabilities: Sequence[np.ndarray]) -> list[np.ndarray]:
     return list(flows.combine_long_term(list(reliabilities)))
 
 
+def photometric_gate(error: np.ndarray, low: float = PHOTO_LOW, high: float = PHOTO_HIGH) -> np.ndarray:
+    """1 where ``error`` (HxW, mean absolute difference of source frames in [0,1]) ≤ ``low``, 0
+    beyond ``high``, linear between.
+
+    Departure from Ruder et al.: their reliability is the forward-backward flow check alone.
+    When the flow misses a motion altogether (a small, low-texture walker that DIS tracks as
+    background) both flows agree on ~0 and the check passes, so the temporal term holds the
+    walker's old paint in place and it trails behind as a ghost. Checking that the same
+    transport reproduces the *source* frame catches it (as ReCoNet and later work do)."""
+    return np.clip((high - error) / max(high - low, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
 def initial_image(warped: Sequence[np.ndarray], reliabilities: Sequence[np.ndarray],
-                  content: np.ndarray, fill: str = "inpaint") -> np.ndarray:
+                  content: np.ndarray, fill: str = "inpaint",
+                  still: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> np.ndarray:
     """The initialisation of frame t from earlier results warped into it.
 
     ``warped[i]``: the result of frame t − j_i warped into frame t (HxWx3, [0,1]), offsets in
     ascending order, the first being offset 1; ``reliabilities[i]``: its reliability (HxW);
-    ``content``: frame t in the optimised space (HxWx3). Returns HxWx3 float32 in [0,1]:
+    ``content``: frame t in the optimised space (HxWx3); ``still``: (earlier result, weight)
+    pairs *not* warped, closest first, each weighted by how well the unmoved earlier source frame
+    matches frame t there (:func:`photometric_gate`). Returns HxWx3 float32 in [0,1]:
 
-        composite = Σ_i w_i · warped_i,   w = closest_first(reliabilities)
+        composite = Σ_i w_i · candidate_i,  w = closest_first(reliabilities + still weights)
         init      = composite + (1 − Σ_i w_i) · fill_image
 
-    with ``fill_image`` by ``fill``: ``inpaint`` (the composite inpainted into the pixels with
-    Σ w < 0.5 from the painted pixels around them), ``warped`` (the warped previous result,
-    whatever its reliability: Ruder's init) or ``content`` (the photograph: our old init).
+    The flow-warped candidates come first, then the still ones: where the flow is unreliable
+    (the smeared flow around a moving person) but the background did not move, the earlier
+    painting of that background is the right start. ``fill_image`` by ``fill``: ``inpaint``
+    (the composite inpainted into the pixels with Σ w < 0.5 from the painted pixels around
+    them), ``warped`` (the warped previous result, whatever its reliability: Ruder's init) or
+    ``content`` (the photograph: our old init).
     """
     if fill not in INIT_FILLS:
         raise ValueError(f"unknown init fill {fill!r}; choose one of {', '.join(INIT_FILLS)}")
     if not warped or len(warped) != len(reliabilities):
         raise ValueError(f"need one reliability per warped result, got {len(warped)} and {len(reliabilities)}")
-    weights = closest_first(reliabilities)
+    candidates = list(warped) + [img for img, _ in still]
+    weights = closest_first(list(reliabilities) + [w for _, w in still])
     composite = np.zeros_like(warped[0], dtype=np.float32)
     covered = np.zeros(warped[0].shape[:2], np.float32)
-    for w, img in zip(weights, warped):
+    for w, img in zip(weights, candidates):
         composite += w[..., None] * img
         covered += w
     rest = np.clip(1.0 - covered, 0.0, 1.0)[..., None]
@@ -116,4 +142,4 @@ def temporal_targets(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[li
     return targets, weights
 
 
-__all__ = ["INIT_FILLS", "closest_first", "initial_image", "inpaint", "multipass_init", "temporal_targets"]
+__all__ = ["INIT_FILLS", "PHOTO_LOW", "PHOTO_HIGH", "photometric_gate", "closest_first", "initial_image", "inpaint", "multipass_init", "temporal_targets"]

@@ -70,7 +70,11 @@ class PairFlows:
 
     backward: np.ndarray  #: t → t−j (warps frame t−j into t)
     forward: np.ndarray  #: t−j → t (warps frame t into t−j)
-    c_backward: np.ndarray  #: reliability of warping t−j into t (0 where the source is outside)
+    #: reliability of warping t−j into t: the flow check, 0 where the source is outside, times
+    #: the photometric gate of the warped source frame (:func:`temporal.photometric_gate`)
+    c_backward: np.ndarray
+    #: how well frame t−j *unmoved* matches frame t (the gate of a still candidate of the init)
+    c_still: np.ndarray
     _c_forward: Optional[np.ndarray] = None
 
     @property
@@ -104,7 +108,11 @@ class FlowSource:
 
     def _compute(self, t: int, j: int) -> PairFlows:
         res = self.cache.get_or_compute(self.frames, t, j, method=self.method)
-        return PairFlows(res.backward, res.forward, inside_only(res.reliability, res.backward))
+        cur, prev = self.frames[t].astype(np.float32) / 255, self.frames[t - j].astype(np.float32) / 255
+        moved = np.abs(flows.warp(prev, res.backward) - cur).mean(axis=2)
+        still = np.abs(prev - cur).mean(axis=2)
+        c = inside_only(res.reliability, res.backward) * temporal.photometric_gate(moved)
+        return PairFlows(res.backward, res.forward, c, temporal.photometric_gate(still))
 
     def prefetch(self, keys: Sequence[tuple[int, int]]) -> None:
         with self.lock:
@@ -343,9 +351,12 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
             if p == 0:
                 if i > 0 and video_s.temporal_init:
                     # each pixel from the closest earlier result that saw it (temporal.initial_image)
-                    pairs = [warped_from(t - j) for j in init_offsets if i - j >= 0]
+                    js = [j for j in init_offsets if i - j >= 0]
+                    pairs = [warped_from(t - j) for j in js]
+                    still = [(raw(t - j), source.get(t, j).c_still) for j in js]
                     init = _to_torch(temporal.initial_image(
-                        [w for w, _ in pairs], [c for _, c in pairs], _to_np(target_t), video_s.init_fill), device)
+                        [w for w, _ in pairs], [c for _, c in pairs], _to_np(target_t), video_s.init_fill,
+                        still=still), device)
             else:
                 neighbours = [warped_from(s) for s in (t - 1, t + 1) if 0 <= s < n]
                 init = _to_torch(temporal.multipass_init(raw(t), neighbours, video_s.blend_delta), device)
@@ -374,7 +385,7 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
             run.write_state(t, raw_np)
             media.save_image(run.frame_path(t), media.tensor_to_image(result.image))
             raws[t] = raw_np
-            _forget(raws, t, d, max(offsets, default=1) + 1, keep_all=video_s.passes > 1 and n <= 64)
+            _forget(raws, t, d, max([*offsets, *init_offsets], default=1) + 1, keep_all=video_s.passes > 1 and n <= 64)
             rec = run.records[t]
             rec.passes_done = p + 1
             rec.iterations += result.iterations

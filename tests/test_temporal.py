@@ -81,3 +81,23 @@ def test_temporal_targets_combine_closest_first():
     assert len(targets) == 2
     np.testing.assert_array_equal(weights[0], c1)
     np.testing.assert_array_equal(weights[1], 1 - c1)  # held to t-2 only where t-1 did not see it
+
+
+def test_photometric_gate_is_one_below_low_and_zero_above_high():
+    err = np.array([[0.0, temporal.PHOTO_LOW, (temporal.PHOTO_LOW + temporal.PHOTO_HIGH) / 2, temporal.PHOTO_HIGH, 1.0]],
+                   np.float32)
+    np.testing.assert_allclose(temporal.photometric_gate(err), [[1, 1, 0.5, 0, 0]], atol=1e-6)
+
+
+def test_still_candidates_fill_where_the_flow_failed_but_the_scene_did_not_move():
+    # the smeared flow around a walker: unreliable warp; the unmoved earlier painting fits
+    warped = _img(0.0)
+    c = np.ones((12, 16), np.float32)
+    c[:, :6] = 0
+    still_ok = np.zeros((12, 16), np.float32)
+    still_ok[:, :3] = 1  # of the unreliable strip, the left half did not change in the source
+    earlier = _img(0.7)
+    init = temporal.initial_image([warped], [c], _img(0.1), fill="content", still=[(earlier, still_ok)])
+    np.testing.assert_allclose(init[:, :3], 0.7, atol=1e-6)  # the earlier painting, unmoved
+    np.testing.assert_allclose(init[:, 3:6], 0.1, atol=1e-6)  # neither: the fill
+    np.testing.assert_allclose(init[:, 6:], 0.0, atol=1e-6)  # the flow-warped result

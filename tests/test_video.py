@@ -156,3 +156,29 @@ def test_bad_output_suffix_and_output_equal_to_input(synthetic, tmp_path):
         stylize_video(path, [style], tmp_path / "out.xyz", **TINY)
     with pytest.raises(InputError, match="is the input"):
         stylize_video(path, [style], path, **TINY)
+
+
+def test_flow_source_distrusts_a_flow_that_missed_the_motion(tmp_path, monkeypatch):
+    # a dark square moves 8 px over a static background; the "flow" saw nothing (zero both ways,
+    # so the forward-backward check passes everywhere): the photometric gate must catch it
+    from neuralpaint.video import FlowSource
+
+    rng = np.random.default_rng(0)
+    bg = (100 + 20 * rng.random((32, 48, 3))).astype(np.uint8)
+    f0, f1 = bg.copy(), bg.copy()
+    f0[10:20, 10:20] = 10
+    f1[10:20, 18:28] = 10
+    zero = np.zeros((32, 48, 2), np.float32)
+    monkeypatch.setattr(flows.FlowCache, "get_or_compute",
+                        lambda self, frames, t, j, **k: flows.FlowResult(zero, zero, np.ones((32, 48), np.float32)))
+    src = FlowSource([f0, f1], "dis", tmp_path, "clip")
+    try:
+        pf = src.get(1, 1)
+    finally:
+        src.close()
+    moved_over = np.zeros((32, 48), bool)
+    moved_over[10:20, 10:28] = True
+    moved_over[10:20, 18:20] = False  # square in both frames: unchanged
+    assert pf.c_backward[moved_over].max() == 0  # the ghost would be held here otherwise
+    assert pf.c_backward[~moved_over].min() > 0.99
+    np.testing.assert_array_equal(pf.c_still, pf.c_backward)  # zero flow: both transports agree
