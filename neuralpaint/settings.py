@@ -337,9 +337,16 @@ class ProgressSettings:
     #: frames, other output kind) instant, what ``report`` reads, and it holds the finished frames;
     #: ``--no-keep-work`` or ``neuralpaint clean`` remove it (README, "Run folders").
     keep_video_work: bool = True
+    #: ``--preview``: the page and its image are rewritten at most this often, and the page
+    #: reloads itself at this interval (seconds).
+    preview_seconds: float = 3.0
+    #: Most points of the preview's loss curve (older ones are thinned out beyond it).
+    preview_points: int = 400
 
     def __post_init__(self) -> None:
         _finite("line_seconds", self.line_seconds, nonneg=True)
+        _finite("preview_seconds", self.preview_seconds, positive=True)
+        _int("preview_points", self.preview_points, minimum=2)
         _int("print-every", self.print_every, minimum=0)
         _int("save-every", self.save_every, minimum=0)
 

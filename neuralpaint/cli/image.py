@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import List, Optional
 
@@ -16,9 +17,9 @@ from ..settings import default as d
 from . import app, interrupted_with
 from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file, say_if_replacing
 from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, KeepWork, Lr, Optimizer,
-                      Pooling, Precision, PreserveColors, PrintEvery, Compile, Quiet, SaveEvery, Scales,
-                      Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
-                      fast_size, image_options, progress_options, refuse_with_fast)
+                      Pooling, Precision, PreserveColors, Preview, PrintEvery, Compile, Quiet, SaveEvery,
+                      Scales, Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
+                      fast_size, image_options, open_preview, progress_options, refuse_with_fast)
 
 
 @app.command("image", no_args_is_help=True)
@@ -51,6 +52,7 @@ def image(
     print_every: PrintEvery = DEFAULTS["print_every"],
     save_every: SaveEvery = DEFAULTS["save_every"],
     keep_work: KeepWork = None,
+    preview: Preview = False,
     quiet: Quiet = False,
 ) -> None:
     """Paint CONTENT in the style of STYLE (several styles are blended)."""
@@ -73,12 +75,13 @@ def image(
                        (fast, "fast model"), (weights, "weights file")):
         guard.check_write(out)
         _paint(ctx, content, styles, out, fast, size, device, locals(), quiet, style_weight, tv_weight, lr,
-               print_every, save_every, keep_work)
+               print_every, save_every, keep_work, preview)
 
 
 def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fast: Optional[Path],
            size: Optional[int], device: str, values: dict, quiet: bool, style_weight: float, tv_weight: float,
-           lr: Optional[float], print_every: int, save_every: int, keep_work: Optional[bool]) -> None:
+           lr: Optional[float], print_every: int, save_every: int, keep_work: Optional[bool],
+           preview: bool = False) -> None:
     if fast is not None:
         refuse_with_fast(ctx)
         existing_file(fast, "fast model")
@@ -100,31 +103,44 @@ def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fas
 
     run = ImageRun(default_work_dir(out), _identity(content, styles, options))
     resume = run.load()
-    with ProgressRenderer(quiet=quiet, print_every=print_every, save_every=save_every,
-                          save_path=run.current_path) as progress:
+    with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(ProgressRenderer(quiet=quiet, print_every=print_every,
+                                                        save_every=save_every, save_path=run.current_path))
+        live = None
+        if preview:
+            live = stack.enter_context(open_preview(out, options, [("content", content), (
+                "styles", ", ".join(map(str, styles)))], progress))
         if resume is not None:
             progress.notice(f"continuing from the result saved after {resume[1]} iterations "
                             f"in {str(run.path)!r}")
         try:
-            res = stylize_image_full(content, styles, callback=progress, resume=resume, **options)
+            res = stylize_image_full(content, styles, callback=progress if live is None else live.tee(progress),
+                                     resume=resume, **options)
         except InterruptedRun as stop:
             run.save(stop.scale, stop.iterations, _hwc(stop.raw), media.tensor_to_image(stop.image))
-            interrupted_with(f"interrupted after {stop.iterations} iterations; the result so far is "
-                             f"{str(run.current_path)!r}; re-run the same command to continue from it")
+            message = (f"interrupted after {stop.iterations} iterations; the result so far is "
+                       f"{str(run.current_path)!r}; re-run the same command to continue from it")
+            if live is not None:
+                live.finish(message, image=media.tensor_to_image(stop.image), caption="the result so far",
+                            state="stopped")
+            interrupted_with(message)
             raise
-    if res.result.stop_reason != STOP_NONFINITE:
-        guard.check_result([res.image], [media.load_image(content)], "the result",
-                           "check the style and --weights (a damaged weights file gives this)")
-    remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output
-    media.save_image(out, res.image)
-    if not (keep_work if keep_work is not None else d(ProgressSettings, "keep_image_work")):
-        run.remove()
-    r = res.result
-    if r.stop_reason == STOP_NONFINITE:
-        raise NonFiniteLossError(
-            f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
-            f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
-            f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
+        if res.result.stop_reason != STOP_NONFINITE:
+            guard.check_result([res.image], [media.load_image(content)], "the result",
+                               "check the style and --weights (a damaged weights file gives this)")
+        remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output
+        media.save_image(out, res.image)
+        if not (keep_work if keep_work is not None else d(ProgressSettings, "keep_image_work")):
+            run.remove()
+        r = res.result
+        if r.stop_reason == STOP_NONFINITE:  # (the preview says so too)
+            raise NonFiniteLossError(
+                f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
+                f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
+                f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
+        if live is not None:
+            live.finish(f"wrote {str(out)!r} ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, "
+                        f"{r.seconds:.1f}s)", image=res.image, caption=str(out))
     done(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")
 
 

@@ -50,6 +50,7 @@ Compile = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.com
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 PrintEvery = Annotated[int, typer.Option("--print-every", help="Print the loss and its parts every N iterations (0 = never).")]
 SaveEvery = Annotated[int, typer.Option("--save-every", help="Write the current image / frame every N iterations into the run folder (0 = never).")]
+Preview = Annotated[bool, typer.Option("--preview", help="Write a self-refreshing page OUTPUT.preview.html beside the output: the latest image, the loss curve, progress and settings; open it in a browser.")]
 KeepWork = Annotated[Optional[bool], typer.Option("--keep-work/--no-keep-work", help="Keep the run folder after a finished render \\[default: video keeps it, image removes it].", show_default=False)]
 
 DEFAULTS = {
@@ -74,7 +75,7 @@ NOT_WITH_FAST = ("iters", "optimizer", "lr", "init", "line_search", "content_wei
                  "seed", "weights", "compile", "precision", "print_every", "save_every", "keep_work",
                  "temporal_init", "short_term", "long_term", "offsets", "temporal_weight", "passes",
                  "first_iters", "work_dir", "restart", "chunks", "overlap", "executor", "address",
-                 "max_parallel", "init_image", "flow_dir", "content_layer", "style_layers")
+                 "max_parallel", "init_image", "flow_dir", "content_layer", "style_layers", "preview")
 
 
 def refuse_with_fast(ctx: Any) -> None:
@@ -128,3 +129,19 @@ def image_options(values: dict[str, Any]) -> dict[str, Any]:
     if "style_blend" in out:
         out["style_blend"] = parse_float_list(out["style_blend"], "--style-blend")
     return out
+
+
+def open_preview(output: Any, values: dict[str, Any], paths: list[tuple[str, Any]], progress: Any) -> Any:
+    """The ``--preview`` page of a render (a :class:`~neuralpaint.cli.preview.LivePreview`), its
+    path said once; ``None`` without ``--preview``. ``values``: the options the core gets."""
+    from pathlib import Path
+
+    from .. import guard
+    from .preview import LivePreview, preview_path, settings_rows
+    page = preview_path(Path(output))
+    guard.check_write(page, "--preview")
+    live = LivePreview(page, f"neuralpaint: {Path(output).name}", settings_rows(paths, values),
+                       notice=progress.notice)
+    progress.notice(f"live preview: {str(page)!r} (open it in a browser; it reloads itself every "
+                    f"{live.seconds:g} s)")
+    return live

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import List, Optional
 
@@ -19,7 +20,7 @@ from .common import (ProgressRenderer, check_output, done, existing_file, existi
 from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
-                      KeepWork, fast_size, progress_options, refuse_with_fast)
+                      KeepWork, Preview, fast_size, open_preview, progress_options, refuse_with_fast)
 
 
 @app.command("video", no_args_is_help=True)
@@ -74,6 +75,7 @@ def video(
     print_every: PrintEvery = DEFAULTS["print_every"],
     save_every: SaveEvery = DEFAULTS["save_every"],
     keep_work: KeepWork = None,
+    preview: Preview = False,
     quiet: Quiet = False,
 ) -> None:
     """Paint a clip frame by frame, keeping it temporally coherent with optical flow.
@@ -104,6 +106,9 @@ def video(
         confirm_restart(wd, yes)
     say_if_replacing(Path(output) if output is not None else default_output(input))
     if chunks > 1:
+        if preview:
+            raise InputError(f"--preview needs a single chain of frames: --chunks {chunks} renders in other "
+                             f"processes whose images do not come back; drop one of them")
         from ..chunks import stylize_video_chunked
 
         with ProgressRenderer(quiet=quiet, label="frame") as progress:
@@ -116,14 +121,28 @@ def video(
     if executor != "local" or address is not None or max_parallel is not None:
         raise InputError("--executor, --address and --max-parallel need --chunks 2 or more")
     from ..video import stylize_video
-    with ProgressRenderer(quiet=quiet, label="frame", print_every=print_every, save_every=save_every,
-                          save_path=wd / "current.png") as progress:
+    out_path = Path(output) if output is not None else default_output(input)
+    with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(ProgressRenderer(quiet=quiet, label="frame", print_every=print_every,
+                                                        save_every=save_every, save_path=wd / "current.png"))
+        live = None
+        if preview:
+            live = stack.enter_context(open_preview(out_path, options, [("input", input), (
+                "styles", ", ".join(map(str, style_list)) or "the bundled style")], progress))
         res = stylize_video(input, style_list, output, work_dir=wd, restart=restart,
-                            callback=progress, **options)
-    its = sum(r.iterations for r in res.records)
-    opt_s = sum(r.seconds for r in res.records)
-    done(f"{res.output}  ({res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
-         f"optimising, {res.seconds:.1f}s in all; {_run_folder_text(Path(res.work_dir), keep_work)})")
+                            callback=progress if live is None else live.tee(progress), **options)
+        its = sum(r.iterations for r in res.records)
+        opt_s = sum(r.seconds for r in res.records)
+        summary = (f"{res.frames} frames, {its} iterations, {opt_s / max(res.frames, 1):.2f}s/frame "
+                   f"optimising, {res.seconds:.1f}s in all")
+        if live is not None:
+            from .. import media
+            from ..runstate import frame_name
+            last = Path(res.work_dir) / "frames" / frame_name(res.frames - 1)
+            live.finish(f"wrote {str(res.output)!r} ({summary})",
+                        image=media.load_image(last) if last.is_file() else None,
+                        caption=f"frame {res.frames}/{res.frames}")
+    done(f"{res.output}  ({summary}; {_run_folder_text(Path(res.work_dir), keep_work)})")
 
 
 def _run_folder_text(work_dir: Path, keep_work: Optional[bool]) -> str:
