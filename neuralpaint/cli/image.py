@@ -16,7 +16,8 @@ from ..settings import ProgressSettings
 from ..settings import default as d
 from . import app, interrupted_with
 from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file, say_if_replacing
-from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, KeepWork, Lr, Optimizer,
+from .options import (DEFAULTS, LineSearch, ContentLayer, ContentWeight, Device, Init, InitImage, Iters,
+                      KeepWork, Lr, Optimizer, StyleLayers, check_init_image,
                       Pooling, Precision, PreserveColors, Preview, PrintEvery, Compile, Quiet, SaveEvery,
                       Scales, Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
                       fast_size, image_options, open_preview, progress_options, refuse_with_fast)
@@ -33,10 +34,13 @@ def image(
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
     init: Init = DEFAULTS["init"],
+    init_image: InitImage = None,
     line_search: LineSearch = DEFAULTS["line_search"],
     content_weight: ContentWeight = DEFAULTS["content_weight"],
     style_weight: StyleWeight = DEFAULTS["style_weight"],
     tv_weight: TvWeight = DEFAULTS["tv_weight"],
+    content_layer: ContentLayer = DEFAULTS["content_layer"],
+    style_layers: StyleLayers = DEFAULTS["style_layers"],
     style_blend: StyleBlend = None,
     style_scale: StyleScale = DEFAULTS["style_scale"],
     scales: Scales = DEFAULTS["scales"],
@@ -65,13 +69,15 @@ def image(
     if fast is not None and styles:
         raise InputError(f"--fast uses the style the network was trained on; drop the STYLE argument(s) "
                          f"{', '.join(map(str, styles))}")
+    if fast is None:
+        check_init_image(ctx, init_image)
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
     say_if_replacing(out)
     from .. import guard
 
-    with guard.reading((content, "content image"), *[(s, "style image") for s in styles],
+    with guard.reading((content, "content image"), *[(s, "style image") for s in styles], (init_image, "init image"),
                        (fast, "fast model"), (weights, "weights file")):
         guard.check_write(out)
         _paint(ctx, content, styles, out, fast, size, device, locals(), quiet, style_weight, tv_weight, lr,
@@ -150,9 +156,12 @@ _NOT_IDENTITY = ("device", "compile", "progress_every")
 
 def _identity(content: Path, styles: list[Path], options: dict[str, Any]) -> dict[str, Any]:
     from .. import media
-    return {"content": media.file_identity(content), "styles": [media.file_identity(s) for s in styles],
-            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(options.items())
-                        if k not in _NOT_IDENTITY}}
+    ident = {"content": media.file_identity(content), "styles": [media.file_identity(s) for s in styles],
+             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(options.items())
+                         if k not in _NOT_IDENTITY}}
+    if options.get("init_image") is not None:
+        ident["init_image"] = media.file_identity(Path(options["init_image"]))
+    return ident
 
 
 def _hwc(raw: Any) -> Any:

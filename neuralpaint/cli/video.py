@@ -10,14 +10,15 @@ import typer
 from typing_extensions import Annotated
 
 from ..errors import InputError
-from ..settings import FastSettings
+from ..settings import H264_CRF, VP9_CRF, FastSettings
 from ..settings import FastSettings as F
 from ..settings import VideoSettings as V
 from ..settings import default as d
 from . import app
 from .common import (ProgressRenderer, check_output, done, existing_file, existing_path, parse_offsets,
                      say_if_replacing)
-from .options import (DEFAULTS, LineSearch, Compile, ContentWeight, Device, Init, Iters, Lr, Optimizer, Pooling,
+from .options import (DEFAULTS, LineSearch, Compile, ContentLayer, ContentWeight, Device, Init, InitImage, Iters,
+                      Lr, Optimizer, Pooling, StyleLayers, check_init_image,
                       Precision, PreserveColors, Quiet, Scales, Seed, Size, StyleBlend, StyleScale,
                       StyleWeight, Tol, TvWeight, Weights, PrintEvery, SaveEvery, image_options,
                       KeepWork, Preview, fast_size, open_preview, progress_options, refuse_with_fast)
@@ -36,6 +37,7 @@ def video(
     offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets of the long-term loss.")] = ",".join(map(str, d(V, "offsets"))),
     temporal_weight: Annotated[float, typer.Option("--temporal-weight")] = d(V, "temporal_weight"),
     flow: Annotated[str, typer.Option("--flow", help="Optical flow: dis, farneback, deepflow or tvl1.")] = d(V, "flow"),
+    flow_dir: Annotated[Optional[Path], typer.Option("--flow-dir", help="Read the flows from this folder's .flo files instead: backward_{t:05d}_{j}.flo and forward_{t:05d}_{j}.flo, t the 1-based frame (what `neuralpaint flow` writes).", show_default=False)] = None,
     passes: Annotated[int, typer.Option("--passes", help="Multi-pass: passes over all frames, alternating direction.")] = d(V, "passes"),
     first_iters: Annotated[int, typer.Option("--first-iters", help="Iteration cap of the first frame.")] = d(V, "first_iters"),
     iters: Iters = DEFAULTS["iters"],
@@ -43,16 +45,21 @@ def video(
     restart: Annotated[bool, typer.Option("--restart", help="Discard the run folder's frames and flows and start over (asks first on a terminal).")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask: with --restart, discard finished frames without a prompt (needed when not on a terminal).")] = False,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio into an MP4 output.")] = d(V, "audio"),
+    crf: Annotated[Optional[int], typer.Option("--crf", help=f"Video quality, lower is better and bigger \\[default: {H264_CRF} for H.264 (mp4, mov, mkv, avi), {VP9_CRF} for WebM].", show_default=False)] = d(V, "crf"),
+    fps: Annotated[Optional[str], typer.Option("--fps", help="Frame rate of the output, e.g. 24 or 30000/1001 \\[default: the source's]; another rate than the source's needs --no-audio.", show_default=False)] = None,
     start: Annotated[Optional[int], typer.Option("--start", help="First frame to render (1-based).")] = None,
     end: Annotated[Optional[int], typer.Option("--end", help="Last frame to render (1-based, inclusive).")] = None,
     size: Size = None,
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
     init: Init = DEFAULTS["init"],
+    init_image: InitImage = None,
     line_search: LineSearch = DEFAULTS["line_search"],
     content_weight: ContentWeight = DEFAULTS["content_weight"],
     style_weight: StyleWeight = DEFAULTS["style_weight"],
     tv_weight: TvWeight = DEFAULTS["tv_weight"],
+    content_layer: ContentLayer = DEFAULTS["content_layer"],
+    style_layers: StyleLayers = DEFAULTS["style_layers"],
     style_blend: StyleBlend = None,
     style_scale: StyleScale = DEFAULTS["style_scale"],
     scales: Scales = DEFAULTS["scales"],
@@ -88,16 +95,26 @@ def video(
         existing_file(s, "style image")
     if output is not None:
         check_output(Path(output), [input, *style_list])
+    fps_value = parse_fps(fps)
+    if crf is not None or fps_value is not None:  # before any work: the source's rate and audio
+        from .. import media
+        from ..video import default_output
+        media.check_encoding(output if output is not None else default_output(input), crf=crf, fps=fps_value,
+                             source=media.probe_clip(input), audio=audio)
     if fast is not None:
         refuse_with_fast(ctx)
         _fast_video(input, style_list, output, fast, fast_size(size, input), start, end, audio, device,
-                    FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet)
+                    FastSettings(blend=fast_blend, blend_at=fast_blend_at, flow=flow), quiet, crf, fps_value)
         return
+    check_init_image(ctx, init_image)
+    if flow_dir is not None:
+        existing_path(flow_dir, "--flow-dir")
     options = image_options(locals())
     options.update(progress_options(locals()))
     options.update(temporal_init=temporal_init, init_fill=init_fill, short_term=short_term, long_term=long_term,
                    offsets=parse_offsets(offsets), temporal_weight=temporal_weight, flow=flow,
-                   passes=passes, first_iters=first_iters, audio=audio, start=start, end=end)
+                   passes=passes, first_iters=first_iters, audio=audio, start=start, end=end, crf=crf,
+                   fps=fps_value, flow_dir=str(flow_dir) if flow_dir is not None else None)
     if chunks < 1:
         raise InputError(f"--chunks must be >= 1, got {chunks}")
     from ..video import default_output, default_work_dir
@@ -176,7 +193,7 @@ def confirm_restart(work_dir: Path, yes: bool) -> None:
 
 def _fast_video(input: Path, styles: list[Path], output: Optional[str], model: Path, size: int,
                 start: Optional[int], end: Optional[int], audio: bool, device: str,
-                settings: FastSettings, quiet: bool) -> None:
+                settings: FastSettings, quiet: bool, crf: Optional[int] = None, fps: Optional[float] = None) -> None:
     """``video --fast``: the feed-forward network on every frame (optionally flow-blended)."""
     from .. import media
     from ..device import resolve_device
@@ -191,5 +208,20 @@ def _fast_video(input: Path, styles: list[Path], output: Optional[str], model: P
     media.output_kind(out)
     with ProgressRenderer(quiet=quiet, label="frame") as progress:
         path = stylize_video_file(model, input, out, size=size, start=start, end=end, settings=settings,
-                                  audio=audio, device=resolve_device(device), callback=progress)
+                                  audio=audio, device=resolve_device(device), callback=progress, crf=crf, fps=fps)
     done(f"{path}  (fast network {model.name}{', flow-blended' if settings.blend else ''})")
+
+
+def parse_fps(text: Optional[str]) -> Optional[float]:
+    """``--fps``: ``24``, ``29.97`` or ``30000/1001`` -> float (the writer recovers 30000/1001)."""
+    if text is None:
+        return None
+    from fractions import Fraction
+    try:
+        rate = Fraction(str(text).strip())
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"--fps needs a frame rate such as 24, 29.97 or 30000/1001, got {text!r}") from None
+    from ..settings import MAX_FPS
+    if not 0 < rate <= MAX_FPS:
+        raise InputError(f"--fps must be above 0 and at most {MAX_FPS}, got {text!r}")
+    return float(rate)
