@@ -45,7 +45,8 @@ def _num(v: float) -> str:
     return f"{v:.4g}"
 
 
-def loss_svg(points: Sequence[tuple[float, float]], title: str, xlabel: str, logy: bool = True) -> str:
+def loss_svg(points: Sequence[tuple[float, float]], title: str, xlabel: str, logy: bool = True,
+             empty: str = "no iterations yet") -> str:
     """An inline SVG line chart of (x, y) points: a polyline, the axes, the y range (log scale when
     every y is positive and ``logy``) and the x range. Non-finite points are left out."""
     from ..report import esc
@@ -59,7 +60,7 @@ def loss_svg(points: Sequence[tuple[float, float]], title: str, xlabel: str, log
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#bbb"/>']
     if not pts:
         out.append(f'<text x="{left + pw / 2}" y="{top + ph / 2}" text-anchor="middle" fill="#888" '
-                   f'font-size="13">no iterations yet</text>')
+                   f'font-size="13">{esc(empty)}</text>')
     else:
         log = logy and all(y > 0 for _, y in pts)
         ys = [math.log10(y) if log else y for _, y in pts]
@@ -243,7 +244,8 @@ class LivePreview:
         page.markup('<div>' + loss_svg(self.curve, f"loss{' of ' + self.curve_of if self.curve_of else ''}",
                                        "iteration"))
         if self.tracker.frames:
-            page.markup("<br>" + loss_svg(self.frame_losses, "final loss per frame", "frame"))
+            page.markup("<br>" + loss_svg(self.frame_losses, "final loss per frame", "frame",
+                                               empty="no finished frame yet"))
         page.markup("</div></div>")
         page.heading("Settings")
         page.definitions(self.settings)
