@@ -47,6 +47,18 @@ def style_tensors(styles: Sequence[ImageLike], size: int, style_scale: float) ->
     return out
 
 
+def init_tensor(path: ImageLike, size: tuple[int, int], preserve_colors: bool = False) -> torch.Tensor:
+    """``init_image`` as the optimiser's start: resized to ``size`` (H, W), stretched to its shape
+    as neural-style does; its luminance when preserving colours (the optimised space)."""
+    from .color import gray3
+    from .optimize import resize
+
+    t = media.image_to_tensor(as_array(path))
+    if tuple(t.shape[-2:]) != tuple(size):
+        t = resize(t, (int(size[0]), int(size[1]))).clamp(0, 1)
+    return gray3(t) if preserve_colors else t
+
+
 @dataclass
 class ImageResult:
     image: np.ndarray  #: uint8 HxWx3
@@ -76,7 +88,10 @@ def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[Imag
         scale, its, raw = resume
         raw_t = torch.from_numpy(np.ascontiguousarray(raw)).permute(2, 0, 1).unsqueeze(0).to(device)
         partial = Partial(scale=scale, iterations=its, raw=raw_t)
-    result = stylizer.run(content_t, callback=callback, resume=partial)
+    init = None
+    if image_s.init_image is not None:  # --init-image replaces image_s.init
+        init = init_tensor(image_s.init_image, tuple(content_t.shape[-2:]), image_s.preserve_colors).to(device)
+    result = stylizer.run(content_t, init=init, callback=callback, resume=partial)
     return ImageResult(image=media.tensor_to_image(result.image), result=result)
 
 

@@ -311,6 +311,9 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
         raise InputError(f"--overlap must be an integer, got {overlap!r}")
     image_s, video_s, model_s, runtime_s = settings.split(
         options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
+    for name, value in (("--init-image", image_s.init_image), ("--flow-dir", video_s.flow_dir)):
+        if value is not None:  # each chunk paints its own frame folder, in its own direction
+            raise InputError(f"{name} {value!r} does not work with --chunks {chunks}; render with --chunks 1")
     model_s = resolve_model(model_s, callback)
     options = {**options, "weights": model_s.weights}  # the workers use the same concrete features
     input_path, out_text, out_path, style_list = resolve_io(input, output, styles)
@@ -355,6 +358,7 @@ def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, o
     if n == 0:
         raise InputError(f"input {str(input_path)!r} has no frames")
     emit(callback, StageEvent("reading", 1, 1, f"{n} frames"))
+    media.check_encoding(out_text, crf=video_s.crf, fps=video_s.fps, source=clip, audio=video_s.audio)
     settle = DEFAULT_SETTLE if settle is None else settle
     if video_s.passes > 1 and seam == "keyframe" and chunks > 1:
         message = (f"--passes {video_s.passes} with --chunks: later passes revisit each keyframe differently "
@@ -368,7 +372,7 @@ def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, o
 
     # absolute: worker processes and Ray tasks do not share this process's working directory
     wd = (Path(work_dir) if work_dir is not None else default_work_dir(out_path)).expanduser().resolve()
-    run_options = {k: v for k, v in options.items() if k not in ("start", "end", "audio")}
+    run_options = {k: v for k, v in options.items() if k not in ("start", "end", "audio", "crf", "fps")}
     identity = {
         # content, not mtime: copying or touching the source does not invalidate the chunks
         "format": PLAN_FORMAT, "input": {k: v for k, v in media.file_identity(input_path).items() if k != "mtime_ns"},
@@ -376,7 +380,7 @@ def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, o
         "styles": [_style_hash(s) for s in style_paths], "chunks": chunks, "overlap": overlap, "seam": seam,
         "settle": settle if seam == "keyframe" else 0,
         "settings": {k: v for k, v in settings.as_dict(image_s, video_s, model_s, runtime_s).items()
-                     if k not in ("device", "progress_every", "compile", "audio", "start", "end")},
+                     if k not in ("device", "progress_every", "compile", "audio", "start", "end", "crf", "fps")},
     }
     guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n, clip.first)] + [(wd, "--work-dir")])
     # the executor is made (and its options checked) before the work folder too
@@ -440,7 +444,7 @@ def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, o
     guard.check_result(frames, clip.frames, f"the chunked render in {str(wd)!r}",
                        "check the style and --weights, then re-run with --restart")
     emit(callback, StageEvent("encoding", 0, 1, str(out_path)))
-    media.write_clip(out_text, frames, clip, audio=video_s.audio)
+    media.write_clip(out_text, frames, clip, audio=video_s.audio, crf=video_s.crf, fps=video_s.fps)
     emit(callback, StageEvent("encoding", 1, 1))
     chunk_json = []
     for c in chunk_list:

@@ -62,6 +62,9 @@ from PIL import Image, ImageOps
 
 from .atomic import atomic_path, remove_stale_temps
 from .errors import InputError
+# H.264 constant rate factor of MP4/MOV/MKV/AVI output, VP9 constant quality of WebM output, the
+# ranges --crf accepts and the highest frame rate: defaults, so they live in settings
+from .settings import H264_CRF, H264_CRF_MAX, MAX_FPS, VP9_CRF, VP9_CRF_MAX
 
 PathLike = Union[str, "os.PathLike[str]"]
 Progress = Optional[Callable[[int, int], None]]
@@ -74,10 +77,6 @@ DEFAULT_FPS = Fraction(25)
 GIF_MIN_DURATION_MS = 20
 #: Longest GIF frame (the format stores 16-bit centiseconds).
 GIF_MAX_DURATION_MS = 655_350
-#: H.264 constant rate factor of MP4/MOV/MKV/AVI output (18: visually lossless).
-H264_CRF = 18
-#: VP9 constant quality of WebM output.
-VP9_CRF = 31
 #: JPEG / WebP quality of :func:`save_image`.
 JPEG_QUALITY = 95
 
@@ -925,6 +924,45 @@ def planned_files(path: PathLike, n: int, first: int = 1) -> list[Path]:
     return [folder] + [folder / folder_frame_name(i, first) for i in range(n)]
 
 
+def _rate_text(r: Fraction) -> str:
+    return f"{r.numerator}/{r.denominator} ({float(r):.4g})" if r.denominator != 1 else str(r.numerator)
+
+
+def check_encoding(path: PathLike, *, crf: Optional[int] = None, fps: Any = None, source: Any = None,
+                   audio: bool = True) -> None:
+    """Refuse, before any work, encoding options that the output ``path`` cannot take.
+
+    ``crf``: video outputs only, 0..51 for H.264, 0..63 for WebM's VP9. ``fps``: GIF and video
+    outputs (a folder of frames has no timing). ``source`` (a :class:`Clip` or :class:`ClipInfo`):
+    when it has audio that would be copied (``audio``) into a video output, an ``fps`` other than
+    the source's would play the frames faster or slower than the sound, so it is refused (the audio
+    is never silently dropped or left out of sync).
+    """
+    text = os.fspath(path)
+    kind = output_kind(text)
+    if crf is not None:
+        if kind != "video":
+            raise InputError(f"--crf {crf} applies to a video output ({', '.join(sorted(VIDEO_SUFFIXES))}), "
+                             f"not {_q(text)}")
+        webm = Path(text).suffix.lower() == ".webm"
+        top = VP9_CRF_MAX if webm else H264_CRF_MAX
+        if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= top:
+            raise InputError(f"--crf must be an integer from 0 to {top} for {'VP9 (WebM)' if webm else 'H.264'}, "
+                             f"got {crf!r}")
+    if fps is None:
+        return
+    rate = _as_fraction(fps)
+    if kind == "folder":
+        raise InputError(f"--fps {float(rate):g} applies to a GIF or video output; a folder of frames "
+                         f"({_q(text)}) has no timing")
+    src_rate = getattr(source, "fps", None)
+    if kind == "video" and audio and getattr(source, "audio", False) and (
+            src_rate is None or rate != Fraction(src_rate)):
+        was = _rate_text(Fraction(src_rate)) if src_rate else "unknown"
+        raise InputError(f"--fps {_rate_text(rate)} differs from the source's {was} fps: the frames would play "
+                         f"at another speed than its audio; add --no-audio (or give the source's rate)")
+
+
 def folder_frame_name(index: int, first: int = 1) -> str:
     """Name of the 0-based frame ``index`` in a folder output numbered from ``first`` (the source
     frame number of the first frame written: ``--start 3`` writes frame_00003.png onwards)."""
@@ -950,8 +988,8 @@ def _as_fraction(fps: Any) -> Fraction:
         r = Fraction(fps) if not isinstance(fps, float) else Fraction(fps).limit_denominator(1001)
     except (TypeError, ValueError):
         raise InputError(f"fps must be a positive number, got {fps!r}") from None
-    if not (r > 0) or not math.isfinite(float(r)) or r > 1000:
-        raise InputError(f"fps must be a positive number up to 1000, got {fps!r}")
+    if not (r > 0) or not math.isfinite(float(r)) or r > MAX_FPS:
+        raise InputError(f"fps must be a positive number up to {MAX_FPS}, got {fps!r}")
     return r
 
 
@@ -990,12 +1028,15 @@ def _gif_durations(times_ms: Sequence[float]) -> list[int]:
 
 
 def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip] = None,
-               audio: bool = True, progress: Progress = None, *, fps: Any = None) -> Path:
+               audio: bool = True, progress: Progress = None, *, fps: Any = None,
+               crf: Optional[int] = None) -> Path:
     """Write ``frames`` (uint8 HxWx3, all one size) as a GIF, a video or a folder of PNGs.
 
     The kind comes from the suffix (:func:`output_kind`). Timing comes from ``clip`` (the source):
     GIF durations, or its exact fps; ``fps`` overrides it. A video output copies the source's
-    audio (cut to ``clip.time_range``) unless ``audio`` is False. ``progress(done, total)`` is
+    audio (cut to ``clip.time_range``) unless ``audio`` is False; an ``fps`` other than the
+    source's refuses that audio (:func:`check_encoding`). ``crf``: the video's constant rate
+    factor (default :data:`H264_CRF` / :data:`VP9_CRF`). ``progress(done, total)`` is
     called after each frame. Files appear atomically. Returns the path written. A folder's PNGs are
     numbered by source frame (``clip.first`` onwards), so a ``--start 3`` render starts at 3.
     """
@@ -1003,6 +1044,7 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     kind = output_kind(path_text)
     path = Path(path_text)
     _check_frames(frames, path)
+    check_encoding(path_text, crf=crf, fps=fps, source=clip, audio=audio)
     rate = _as_fraction(fps) if fps is not None else None
     if kind != "folder":
         remove_stale_temps(path)  # left by an encode that was killed (kill -9) before its rename
@@ -1012,7 +1054,7 @@ def write_clip(path: PathLike, frames: Sequence[np.ndarray], clip: Optional[Clip
     elif kind == "gif":
         _write_gif(path, frames, clip, rate, progress)
     else:
-        _write_video(path, frames, clip, rate, audio, progress)
+        _write_video(path, frames, clip, rate, audio, progress, crf)
     return path
 
 
@@ -1086,19 +1128,19 @@ def _pad_even(arr: np.ndarray) -> np.ndarray:
     return np.pad(arr, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
-def _video_codec(suffix: str) -> tuple[str, dict[str, str], str]:
+def _video_codec(suffix: str, crf: Optional[int] = None) -> tuple[str, dict[str, str], str]:
     """(video codec, its options, audio codec for re-encoding) of an output suffix."""
     if suffix == ".webm":
-        return ("libvpx-vp9", {"crf": str(VP9_CRF), "b": "0", "row-mt": "1", "deadline": "good",
-                               "cpu-used": "4"}, "libopus")
-    return "libx264", {"crf": str(H264_CRF), "preset": "medium"}, "aac"
+        return ("libvpx-vp9", {"crf": str(VP9_CRF if crf is None else crf), "b": "0", "row-mt": "1",
+                               "deadline": "good", "cpu-used": "4"}, "libopus")
+    return "libx264", {"crf": str(H264_CRF if crf is None else crf), "preset": "medium"}, "aac"
 
 
 def _write_video(path: Path, frames: Sequence[np.ndarray], clip: Optional[Clip],
-                 rate: Optional[Fraction], audio: bool, progress: Progress) -> None:
+                 rate: Optional[Fraction], audio: bool, progress: Progress, crf: Optional[int] = None) -> None:
     av = _av()
     suffix = path.suffix.lower()
-    vcodec, vopts, acodec = _video_codec(suffix)
+    vcodec, vopts, acodec = _video_codec(suffix, crf)
     n = len(frames)
     # Timing: the override, the source's exact fps, or GIF durations (constant when they all
     # agree, else millisecond timestamps).

@@ -73,6 +73,8 @@ class Page:
         self.assets = assets_dir(self.path)
         self.parts: list[str] = []
         self.files: list[Path] = []
+        #: extra markup for <head> (the live preview's refresh tag)
+        self.head: list[str] = []
 
     # -- content ------------------------------------------------------------------------------
 
@@ -120,6 +122,10 @@ class Page:
         cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
         self.parts.append(f'<figure><img src="{src}" alt="{esc(alt)}"{cls}>{cap}</figure>')
 
+    def markup(self, html_text: str) -> None:
+        """Markup made by the caller (an inline SVG): it must escape its own text with :func:`esc`."""
+        self.parts.append(html_text)
+
     def asset(self, name: str) -> Path:
         """Path of a new image file ``name`` in the page's image folder."""
         p = self.assets / name
@@ -132,6 +138,7 @@ class Page:
         body = "\n".join(self.parts)
         return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                f"{''.join(self.head)}"
                 f"<title>{esc(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
                 f"<h1>{esc(self.title)}</h1>\n{body}\n"
                 f'<p class="muted">Made by neuralpaint. Readable offline: images are in '

@@ -41,6 +41,11 @@ INITS = ("content", "noise", "style")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 FLOW_METHODS = ("dis", "farneback", "deepflow", "tvl1")
+#: Video encoding: H.264 constant rate factor of MP4/MOV/MKV/AVI output (18: visually lossless)
+#: and its range; VP9 constant quality of WebM output and its range; the highest frame rate.
+H264_CRF, H264_CRF_MAX = 18, 51
+VP9_CRF, VP9_CRF_MAX = 31, 63
+MAX_FPS = 1000
 #: ``VideoSettings.init_fill`` (mirrors :data:`neuralpaint.temporal.INIT_FILLS`).
 INIT_FILLS = ("inpaint", "warped", "content")
 
@@ -159,6 +164,9 @@ class ImageSettings:
     #: loss of 40 unsearched ones. ``False`` matches the Lua code (one evaluation per iteration).
     line_search: bool = True
     init: str = "content"
+    #: A picture to start from instead of ``init`` (neural-style's ``-init image -init_image``),
+    #: resized to the output size (stretched to its shape). A video: the first frame's init.
+    init_image: str | None = None
     content_weight: float = 1.0
     #: For torchvision's normalisation and Gram / (C·H·W) (the PyTorch tutorial's scale;
     #: the Lua code's 1e2 was for Caffe's 0–255 BGR input and does not carry over).
@@ -195,6 +203,8 @@ class ImageSettings:
         _finite("adam_lr", self.adam_lr, positive=True)
         _int("lbfgs_history", self.lbfgs_history, minimum=1)
         _choice("init", self.init, INITS)
+        if self.init_image is not None and (not isinstance(self.init_image, str) or not self.init_image):
+            raise InputError(f"init_image must be a file path, got {self.init_image!r}")
         for name in ("content_weight", "style_weight", "tv_weight"):
             _finite(name.replace("_", "-"), getattr(self, name), nonneg=True)
         _choice("content layer", self.content_layer, tuple(VGG19_LAYERS))
@@ -274,8 +284,18 @@ class VideoSettings:
     multipass_temporal_scale: float = 0.5
     #: Iteration cap per frame in passes after the first.
     multipass_iters: int = 100
+    #: Read the flows from this folder of ``.flo`` files instead of computing them (artistic-videos'
+    #: ``-flow_pattern``): ``backward_{t:05d}_{j}.flo`` (frame t -> t-j) and ``forward_{t:05d}_{j}.flo``
+    #: (t-j -> t), t the 1-based source frame number: the names ``neuralpaint flow`` writes.
+    flow_dir: str | None = None
     #: Copy the source's audio into an MP4 output.
     audio: bool = True
+    #: Constant rate factor of a video output; ``None``: :data:`H264_CRF` for H.264 (MP4, MOV,
+    #: MKV, AVI), :data:`VP9_CRF` for WebM's VP9. Lower is better and bigger.
+    crf: int | None = None
+    #: Frame rate of the output; ``None``: the source's (GIF durations, a video's exact rate).
+    #: A different rate changes the playing speed, so it refuses to copy audio (``--no-audio``).
+    fps: float | None = None
     #: First and last frame (1-based, inclusive) to stylise; ``None`` = the whole clip.
     start: int | None = None
     end: int | None = None
@@ -299,6 +319,14 @@ class VideoSettings:
         _finite("blend_delta", self.blend_delta, nonneg=True)
         _finite("multipass_temporal_scale", self.multipass_temporal_scale, nonneg=True)
         _int("multipass_iters", self.multipass_iters, minimum=1)
+        if self.flow_dir is not None and (not isinstance(self.flow_dir, str) or not self.flow_dir):
+            raise InputError(f"flow_dir must be a folder path, got {self.flow_dir!r}")
+        if self.crf is not None:
+            _int("crf", self.crf, minimum=0, maximum=max(H264_CRF_MAX, VP9_CRF_MAX))
+        if self.fps is not None:
+            _finite("fps", self.fps, positive=True)
+            if float(self.fps) > MAX_FPS:
+                raise InputError(f"fps must be at most {MAX_FPS}, got {self.fps!r}")
         if self.start is not None:
             _int("start", self.start, minimum=1)
         if self.end is not None:
@@ -337,9 +365,16 @@ class ProgressSettings:
     #: frames, other output kind) instant, what ``report`` reads, and it holds the finished frames;
     #: ``--no-keep-work`` or ``neuralpaint clean`` remove it (README, "Run folders").
     keep_video_work: bool = True
+    #: ``--preview``: the page and its image are rewritten at most this often, and the page
+    #: reloads itself at this interval (seconds).
+    preview_seconds: float = 3.0
+    #: Most points of the preview's loss curve (older ones are thinned out beyond it).
+    preview_points: int = 400
 
     def __post_init__(self) -> None:
         _finite("line_seconds", self.line_seconds, nonneg=True)
+        _finite("preview_seconds", self.preview_seconds, positive=True)
+        _int("preview_points", self.preview_points, minimum=2)
         _int("print-every", self.print_every, minimum=0)
         _int("save-every", self.save_every, minimum=0)
 

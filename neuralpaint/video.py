@@ -50,7 +50,8 @@ from .vgg import resolve_model
 Callback = Optional[Callable[[Any], None]]
 
 # Settings that do not change the pixels and may differ between a run and its resumption.
-_NOT_IDENTITY = {"device", "progress_every", "compile", "audio", "upscale"}  # upscale: the frame size is in the identity
+_NOT_IDENTITY = {"device", "progress_every", "compile", "audio", "upscale",  # upscale: the frame size is in the identity
+                 "crf", "fps"}  # encoding only: a re-run re-encodes the finished frames
 
 
 def inside_only(c: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -252,6 +253,14 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
     if n == 0:
         raise InputError(f"input {str(input_path)!r} has no frames")
     emit(callback, StageEvent("reading", 1, 1, f"{n} frames {frames[0].shape[1]}x{frames[0].shape[0]}"))
+    media.check_encoding(out_text, crf=video_s.crf, fps=video_s.fps, source=clip, audio=video_s.audio)
+    first_init = None
+    if image_s.init_image is not None:  # --init-image: the first frame's init (in the optimised space)
+        from .api import init_tensor
+        first_init = init_tensor(image_s.init_image, frames[0].shape[:2], image_s.preserve_colors).to(device)
+    if video_s.flow_dir is not None:
+        from .flowdir import check_flow_dir, needed_offsets
+        check_flow_dir(Path(video_s.flow_dir), n, clip.first, needed_offsets(video_s), frames[0].shape[:2])
 
     # Every input (styles, weights) is read and checked before the run folder exists: a run folder
     # left by a bad style would otherwise refuse the repaired command ("use --restart").
@@ -266,6 +275,8 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
         "settings": {k: v for k, v in settings.as_dict(image_s, video_s, model_s, runtime_s).items()
                      if k not in _NOT_IDENTITY},
     }
+    if image_s.init_image is not None:  # its content, not its name
+        identity["settings"]["init_image"] = _hash_style(image_s.init_image)
     wd = Path(work_dir) if work_dir is not None else default_work_dir(out_path)
     guard.check_writes([(p, "-o") for p in media.planned_files(out_text, n, clip.first)] + [(wd, "--work-dir")])
     run = RunFolder(wd, identity, n, source=str(input_path.resolve()),
@@ -273,9 +284,13 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
     run.open(restart=restart)
 
     clip_key = hashlib.sha256(repr((identity["input"], identity["frames"])).encode()).hexdigest()[:16]
-    source = FlowSource(frames, video_s.flow, run.flows_dir, clip_key)
+    if video_s.flow_dir is not None:
+        from .flowdir import FlowDirSource
+        source: FlowSource = FlowDirSource(frames, Path(video_s.flow_dir), clip.first, run.flows_dir, clip_key)
+    else:
+        source = FlowSource(frames, video_s.flow, run.flows_dir, clip_key)
     try:
-        _render(run, frames, stylizer, source, image_s, video_s, device, callback)
+        _render(run, frames, stylizer, source, image_s, video_s, device, callback, first_init=first_init)
     finally:
         source.close()
 
@@ -284,7 +299,7 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
     out_frames = [run.read_frame(t, frames[0].shape) for t in range(n)]
     guard.check_result(out_frames, frames, f"the render in {str(run.path)!r}",
                        "check the style and --weights, then re-run with --restart")
-    media.write_clip(out_text, out_frames, clip, audio=video_s.audio)
+    media.write_clip(out_text, out_frames, clip, audio=video_s.audio, crf=video_s.crf, fps=video_s.fps)
     run.complete = True
     run.save()
     emit(callback, StageEvent("encoding", 1, 1, f"{time.perf_counter() - t_io:.1f}s"))
@@ -293,7 +308,8 @@ def _stylize(input_path: Path, out_text: str, out_path: Path, style_list: list[I
 
 
 def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, source: FlowSource,
-            image_s: ImageSettings, video_s: VideoSettings, device: torch.device, callback: Callback) -> None:
+            image_s: ImageSettings, video_s: VideoSettings, device: torch.device, callback: Callback,
+            first_init: Optional[torch.Tensor] = None) -> None:
     n = len(frames)
     offsets = video_s.temporal_offsets
     lookahead = 3
@@ -349,7 +365,9 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
 
             init: Optional[torch.Tensor] = None
             if p == 0:
-                if i > 0 and video_s.temporal_init:
+                if i == 0:
+                    init = first_init  # --init-image (None: ImageSettings.init)
+                elif video_s.temporal_init:
                     # each pixel from the closest earlier result that saw it (temporal.initial_image)
                     js = [j for j in init_offsets if i - j >= 0]
                     pairs = [warped_from(t - j) for j in js]

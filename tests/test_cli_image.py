@@ -97,3 +97,58 @@ def test_an_existing_output_image_is_replaced_with_a_notice(cli, tiny_images, tm
     assert r.code == 0, r
     assert f"notice: {str(out)!r} exists; it will be replaced" in r.err
     assert out.read_bytes() != b"old"
+
+
+def _solid(path, rgb, h=24, w=24):
+    Image.fromarray(np.full((h, w, 3), rgb, np.uint8)).save(path)
+    return path
+
+
+def test_init_image_is_where_the_optimisation_starts(cli, tiny_images, tmp_path):
+    content, style = tiny_images
+    yy, xx = np.mgrid[0:48, 0:64]
+    ramp = np.stack([xx * 3 + 30, yy * 4 + 20, np.full_like(xx, 200)], axis=2).astype(np.uint8)
+    init = tmp_path / "ramp.png"
+    Image.fromarray(ramp).save(init)  # twice the output size: resized to it
+    expected = np.asarray(Image.fromarray(ramp).resize((32, 24), Image.Resampling.BILINEAR)).astype(int)
+    few = ["--weights", "random", "--size", "32", "--iters", "1", "--optimizer", "adam", "--lr", "0.001", "-q"]
+    r = cli("image", content, style, "-o", tmp_path / "a.png", "--init-image", init, *few)
+    assert r.code == 0, r
+    a = np.asarray(Image.open(tmp_path / "a.png")).astype(int)
+    assert a.shape == (24, 32, 3)
+    assert np.abs(a - expected).mean() < 3  # one tiny step away from the init picture
+    assert cli("image", content, style, "-o", tmp_path / "b.png", *few).code == 0
+    b = np.asarray(Image.open(tmp_path / "b.png")).astype(int)
+    assert np.abs(b - expected).mean() > 30  # without it: from the content
+
+
+def test_init_image_errors_are_one_line(cli, tiny_images, tmp_path):
+    content, style = tiny_images
+    r = cli("image", content, style, "-o", tmp_path / "o.png", "--init-image", tmp_path / "nope.png", *FAST)
+    assert r.code == 2 and "init image" in r.err and "nope.png" in r.err and r.err.count("\n") == 1
+    init = _solid(tmp_path / "i.png", (1, 2, 3))
+    r = cli("image", content, style, "-o", tmp_path / "o.png", "--init-image", init, "--init", "noise", *FAST)
+    assert r.code == 2 and "--init-image" in r.err and "replaces --init" in r.err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_content_and_style_layers_from_the_command_line(cli, tiny_images, tmp_path):
+    content, style = tiny_images
+    few = ["--weights", "random", "--size", "32", "--iters", "3", "--optimizer", "adam", "-q"]
+    assert cli("image", content, style, "-o", tmp_path / "d.png", *few).code == 0
+    r = cli("image", content, style, "-o", tmp_path / "l.png", *few,
+            "--content-layer", "relu2_2", "--style-layers", "relu1_1, relu2_1")
+    assert r.code == 0, r
+    d, l = (np.asarray(Image.open(tmp_path / n)).astype(int) for n in ("d.png", "l.png"))
+    assert np.abs(d - l).max() > 0  # other layers, another optimisation
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--content-layer", "relu9_9"], "unknown content layer 'relu9_9'"),
+    (["--style-layers", "relu1_1,conv3"], "unknown style layer 'conv3'"),
+    (["--style-layers", " , "], "--style-layers needs comma-separated layer names"),
+])
+def test_bad_layer_names_are_one_line_errors(cli, tiny_images, tmp_path, args, message):
+    content, style = tiny_images
+    r = cli("image", content, style, "-o", tmp_path / "o.png", *FAST, *args)
+    assert r.code == 2 and message in r.err and r.err.count("\n") == 1, r

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -169,3 +170,124 @@ def test_an_existing_output_is_replaced_with_a_notice(cli, clip, tmp_path):
     r = cli("video", src, style, "-o", out, *FAST)
     assert r.code == 0, r
     assert f"notice: {str(out)!r} exists; it will be replaced" in r.err
+
+
+# -- conventions of the peers: --init-image, --flow-dir, --crf/--fps, layers ----------------------
+
+def one_error(r) -> bool:
+    """Exactly one ``error:`` line and no traceback (notices may precede it)."""
+    return [line.startswith("error: ") for line in r.err.splitlines()].count(True) == 1 and "Traceback" not in r.err
+
+
+def test_init_image_starts_the_first_frame(cli, clip, tmp_path):
+    src, style = clip
+    yy, xx = np.mgrid[0:24, 0:32]
+    ramp = np.stack([xx * 6 + 30, yy * 8 + 20, np.full_like(xx, 200)], axis=2).astype(np.uint8)
+    Image.fromarray(ramp).save(tmp_path / "init.png")
+    few = ["--weights", "random", "--iters", "1", "--first-iters", "1", "--optimizer", "adam", "--lr", "0.001", "-q"]
+    r = cli("video", src, style, "-o", tmp_path / "out/", *few, "--init-image", tmp_path / "init.png",
+            "--no-temporal-init")
+    assert r.code == 0, r
+    first = np.asarray(Image.open(tmp_path / "out" / "frame_00001.png")).astype(int)
+    second = np.asarray(Image.open(tmp_path / "out" / "frame_00002.png")).astype(int)
+    assert np.abs(first - ramp).mean() < 3  # frame 1 from the init picture
+    assert np.abs(second - ramp).mean() > 30  # later frames from their own content
+
+
+def _flows(cli, src, folder, *extra):
+    r = cli("flow", src, "-o", folder, "-q", *extra)
+    assert r.code == 0, r
+
+
+def test_flow_dir_reads_the_flo_files_that_neuralpaint_flow_writes(cli, clip, tmp_path):
+    src, style = clip
+    _flows(cli, src, tmp_path / "fl", "--offsets", "1,2,4")
+    r = cli("video", src, style, "-o", tmp_path / "a/", *FAST)
+    assert r.code == 0, r
+    r = cli("video", src, style, "-o", tmp_path / "b/", *FAST, "--flow-dir", tmp_path / "fl")
+    assert r.code == 0, r
+    assert not any((tmp_path / ".b.neuralpaint" / "flows").iterdir())  # nothing computed
+    for name in ("frame_00002.png", "frame_00003.png"):  # the same (DIS) flows: the same frames
+        a, b = (np.asarray(Image.open(tmp_path / d / name)) for d in ("a", "b"))
+        assert np.array_equal(a, b)
+
+
+def test_flow_dir_missing_or_wrong_size_files_are_named_before_any_work(cli, clip, tmp_path):
+    src, style = clip
+    _flows(cli, src, tmp_path / "one", "--offsets", "1")  # the init also needs offset 2 here
+    r = cli("video", src, style, "-o", tmp_path / "o/", *FAST, "--flow-dir", tmp_path / "one")
+    assert r.code == 2 and one_error(r)
+    assert "backward_00003_2.flo' does not exist and 1 more" in r.err and "--offsets 1,2,4" in r.err
+    _flows(cli, src, tmp_path / "small", "--offsets", "1,2", "--size", "16")
+    r = cli("video", src, style, "-o", tmp_path / "o/", *FAST, "--flow-dir", tmp_path / "small")
+    assert r.code == 2 and "backward_00002_1.flo' is 16x12" in r.err and "painted at 32x24" in r.err
+    assert not (tmp_path / "o").exists() and not (tmp_path / ".o.neuralpaint").exists()
+    r = cli("video", src, style, "-o", tmp_path / "o/", *FAST, "--flow-dir", tmp_path / "nowhere")
+    assert r.code == 2 and "nowhere" in r.err
+
+
+def test_crf_sets_the_quality_and_a_re_run_only_re_encodes(cli, clip, tmp_path):
+    src, style = clip
+    work = tmp_path / "work"
+    sizes = {}
+    for crf in ("45", "5"):
+        out = tmp_path / f"crf{crf}.mp4"
+        r = cli("video", src, style, "-o", out, *FAST, "--work-dir", work, "--crf", crf)
+        assert r.code == 0, r
+        sizes[crf] = out.stat().st_size
+        if crf == "45":
+            painted = {f.name: f.stat().st_mtime_ns for f in (work / "frames").iterdir()}
+    assert sizes["5"] > sizes["45"]
+    # --crf does not change the frames: the second command resumed them all and only encoded
+    assert {f.name: f.stat().st_mtime_ns for f in (work / "frames").iterdir()} == painted
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", "OUT/o.mp4", "--crf", "60"], "--crf must be an integer from 0 to 51 for H.264, got 60"),
+    (["-o", "OUT/o.gif", "--crf", "20"], "--crf 20 applies to a video output"),
+    (["-o", "OUT/o.mp4", "--fps", "fast"], "--fps needs a frame rate such as 24, 29.97 or 30000/1001, got 'fast'"),
+    (["-o", "OUT/o/", "--fps", "12"], "--fps 12 applies to a GIF or video output"),
+    (["-o", "OUT/o.mp4", "--fps", "0"], "--fps must be above 0"),
+])
+def test_bad_crf_and_fps_are_one_line_errors(cli, clip, tmp_path, args, message):
+    src, style = clip
+    args = [a.replace("OUT", str(tmp_path)) for a in args]
+    r = cli("video", src, style, *args, *FAST)
+    assert r.code == 2 and message in r.err and one_error(r), r
+    assert not any(p.name.startswith((".o", "o")) for p in tmp_path.iterdir())
+
+
+def test_fps_retimes_the_output_and_refuses_audio_it_would_desync(cli, clip, tmp_path):
+    from fractions import Fraction
+
+    from mediautil import audio_info, make_video
+    from neuralpaint import media
+
+    src, style = clip
+    r = cli("video", src, style, "-o", tmp_path / "g.mp4", *FAST, "--fps", "30000/1001")
+    assert r.code == 0, r
+    assert media.probe_clip(tmp_path / "g.mp4").fps == Fraction(30000, 1001)  # a GIF has no audio to keep
+    video = tmp_path / "talk.mp4"
+    make_video(video, n=3, w=32, h=24, fps=Fraction(25), audio="aac")
+    r = cli("video", video, style, "-o", tmp_path / "v.mp4", *FAST, "--fps", "12")
+    assert r.code == 2 and "--fps 12 differs from the source's 25 fps" in r.err and "--no-audio" in r.err
+    assert not (tmp_path / ".v.mp4.neuralpaint").exists()  # refused before any work
+    r = cli("video", video, style, "-o", tmp_path / "v.mp4", *FAST, "--fps", "25")
+    assert r.code == 0, r  # the source's own rate keeps the audio
+    assert audio_info(tmp_path / "v.mp4") is not None
+    r = cli("video", video, style, "-o", tmp_path / "v12.mp4", *FAST, "--fps", "12", "--no-audio")
+    assert r.code == 0, r
+    assert media.probe_clip(tmp_path / "v12.mp4").fps == Fraction(12) and audio_info(tmp_path / "v12.mp4") is None
+
+
+def test_video_takes_layers_and_refuses_peer_options_with_fast_or_chunks(cli, clip, tmp_path):
+    src, style = clip
+    r = cli("video", src, style, "-o", tmp_path / "l.gif", *FAST, "--content-layer", "relu3_1",
+            "--style-layers", "relu1_1,relu2_1")
+    assert r.code == 0, r
+    r = cli("video", src, style, "-o", tmp_path / "x.gif", *FAST, "--style-layers", "relu6_1")
+    assert r.code == 2 and "unknown style layer 'relu6_1'" in r.err
+    r = cli("video", src, "-o", tmp_path / "f.gif", "--fast", tmp_path / "m.pt", "--flow-dir", tmp_path)
+    assert r.code == 2 and "--flow-dir does not apply to --fast" in r.err
+    r = cli("video", src, style, "-o", tmp_path / "c.gif", *FAST, "--chunks", "2", "--flow-dir", tmp_path)
+    assert r.code == 2 and "does not work with --chunks 2" in r.err

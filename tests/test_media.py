@@ -695,3 +695,29 @@ def test_fuzz_read_clip_random_bytes(tmp_path, suffix, head, body):
     except InputError:
         return
     assert clip.frames and all(f.dtype == np.uint8 and f.ndim == 3 for f in clip.frames)
+
+
+def test_write_clip_crf_trades_size_for_quality_in_h264_and_vp9(tmp_path):
+    frames = [distinct_frame(i, 48, 64) for i in range(4)]
+    for suffix in (".mp4", ".webm"):
+        media.write_clip(tmp_path / f"lo{suffix}", frames, None, fps=10, crf=50)
+        media.write_clip(tmp_path / f"hi{suffix}", frames, None, fps=10, crf=4)
+        assert (tmp_path / f"hi{suffix}").stat().st_size > (tmp_path / f"lo{suffix}").stat().st_size
+
+
+def test_check_encoding_refuses_what_the_output_cannot_take(tmp_path):
+    clip = media.Clip(frames=[distinct_frame(0)], kind="video", source=tmp_path / "s.mp4",
+                      fps=Fraction(30000, 1001), audio=True)
+    media.check_encoding(tmp_path / "o.webm", crf=63)  # VP9 goes to 63
+    with pytest.raises(InputError, match=r"--crf must be an integer from 0 to 51 for H.264, got 52"):
+        media.check_encoding(tmp_path / "o.mov", crf=52)
+    with pytest.raises(InputError, match=r"--crf 18 applies to a video output"):
+        media.check_encoding(tmp_path / "o.gif", crf=18)
+    media.check_encoding(tmp_path / "o.mp4", fps=30000 / 1001, source=clip)  # the same rate: audio kept
+    media.check_encoding(tmp_path / "o.mp4", fps=12, source=clip, audio=False)
+    media.check_encoding(tmp_path / "o.gif", fps=12, source=clip)  # a GIF has no audio
+    with pytest.raises(InputError, match=r"--fps 12 differs from the source's 30000/1001 \(29.97\) fps"):
+        media.check_encoding(tmp_path / "o.mp4", fps=12, source=clip)
+    with pytest.raises(InputError, match=r"--no-audio"):
+        media.write_clip(tmp_path / "o.mp4", clip.frames, clip, fps=24)
+    assert not (tmp_path / "o.mp4").exists()

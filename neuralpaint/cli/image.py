@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import List, Optional
 
@@ -15,10 +16,11 @@ from ..settings import ProgressSettings
 from ..settings import default as d
 from . import app, interrupted_with
 from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file, say_if_replacing
-from .options import (DEFAULTS, LineSearch, ContentWeight, Device, Init, Iters, KeepWork, Lr, Optimizer,
-                      Pooling, Precision, PreserveColors, PrintEvery, Compile, Quiet, SaveEvery, Scales,
-                      Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
-                      fast_size, image_options, progress_options, refuse_with_fast)
+from .options import (DEFAULTS, LineSearch, ContentLayer, ContentWeight, Device, Init, InitImage, Iters,
+                      KeepWork, Lr, Optimizer, StyleLayers, check_init_image,
+                      Pooling, Precision, PreserveColors, Preview, PrintEvery, Compile, Quiet, SaveEvery,
+                      Scales, Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
+                      fast_size, image_options, open_preview, progress_options, refuse_with_fast)
 
 
 @app.command("image", no_args_is_help=True)
@@ -32,10 +34,13 @@ def image(
     optimizer: Optimizer = DEFAULTS["optimizer"],
     lr: Lr = None,
     init: Init = DEFAULTS["init"],
+    init_image: InitImage = None,
     line_search: LineSearch = DEFAULTS["line_search"],
     content_weight: ContentWeight = DEFAULTS["content_weight"],
     style_weight: StyleWeight = DEFAULTS["style_weight"],
     tv_weight: TvWeight = DEFAULTS["tv_weight"],
+    content_layer: ContentLayer = DEFAULTS["content_layer"],
+    style_layers: StyleLayers = DEFAULTS["style_layers"],
     style_blend: StyleBlend = None,
     style_scale: StyleScale = DEFAULTS["style_scale"],
     scales: Scales = DEFAULTS["scales"],
@@ -51,6 +56,7 @@ def image(
     print_every: PrintEvery = DEFAULTS["print_every"],
     save_every: SaveEvery = DEFAULTS["save_every"],
     keep_work: KeepWork = None,
+    preview: Preview = False,
     quiet: Quiet = False,
 ) -> None:
     """Paint CONTENT in the style of STYLE (several styles are blended)."""
@@ -63,22 +69,25 @@ def image(
     if fast is not None and styles:
         raise InputError(f"--fast uses the style the network was trained on; drop the STYLE argument(s) "
                          f"{', '.join(map(str, styles))}")
+    if fast is None:
+        check_init_image(ctx, init_image)
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
     say_if_replacing(out)
     from .. import guard
 
-    with guard.reading((content, "content image"), *[(s, "style image") for s in styles],
+    with guard.reading((content, "content image"), *[(s, "style image") for s in styles], (init_image, "init image"),
                        (fast, "fast model"), (weights, "weights file")):
         guard.check_write(out)
         _paint(ctx, content, styles, out, fast, size, device, locals(), quiet, style_weight, tv_weight, lr,
-               print_every, save_every, keep_work)
+               print_every, save_every, keep_work, preview)
 
 
 def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fast: Optional[Path],
            size: Optional[int], device: str, values: dict, quiet: bool, style_weight: float, tv_weight: float,
-           lr: Optional[float], print_every: int, save_every: int, keep_work: Optional[bool]) -> None:
+           lr: Optional[float], print_every: int, save_every: int, keep_work: Optional[bool],
+           preview: bool = False) -> None:
     if fast is not None:
         refuse_with_fast(ctx)
         existing_file(fast, "fast model")
@@ -100,31 +109,44 @@ def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fas
 
     run = ImageRun(default_work_dir(out), _identity(content, styles, options))
     resume = run.load()
-    with ProgressRenderer(quiet=quiet, print_every=print_every, save_every=save_every,
-                          save_path=run.current_path) as progress:
+    with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(ProgressRenderer(quiet=quiet, print_every=print_every,
+                                                        save_every=save_every, save_path=run.current_path))
+        live = None
+        if preview:
+            live = stack.enter_context(open_preview(out, options, [("content", content), (
+                "styles", ", ".join(map(str, styles)))], progress))
         if resume is not None:
             progress.notice(f"continuing from the result saved after {resume[1]} iterations "
                             f"in {str(run.path)!r}")
         try:
-            res = stylize_image_full(content, styles, callback=progress, resume=resume, **options)
+            res = stylize_image_full(content, styles, callback=progress if live is None else live.tee(progress),
+                                     resume=resume, **options)
         except InterruptedRun as stop:
             run.save(stop.scale, stop.iterations, _hwc(stop.raw), media.tensor_to_image(stop.image))
-            interrupted_with(f"interrupted after {stop.iterations} iterations; the result so far is "
-                             f"{str(run.current_path)!r}; re-run the same command to continue from it")
+            message = (f"interrupted after {stop.iterations} iterations; the result so far is "
+                       f"{str(run.current_path)!r}; re-run the same command to continue from it")
+            if live is not None:
+                live.finish(message, image=media.tensor_to_image(stop.image), caption="the result so far",
+                            state="stopped")
+            interrupted_with(message)
             raise
-    if res.result.stop_reason != STOP_NONFINITE:
-        guard.check_result([res.image], [media.load_image(content)], "the result",
-                           "check the style and --weights (a damaged weights file gives this)")
-    remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output
-    media.save_image(out, res.image)
-    if not (keep_work if keep_work is not None else d(ProgressSettings, "keep_image_work")):
-        run.remove()
-    r = res.result
-    if r.stop_reason == STOP_NONFINITE:
-        raise NonFiniteLossError(
-            f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
-            f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
-            f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
+        if res.result.stop_reason != STOP_NONFINITE:
+            guard.check_result([res.image], [media.load_image(content)], "the result",
+                               "check the style and --weights (a damaged weights file gives this)")
+        remove_stale_temps(out)  # a previous run killed (kill -9) while saving this output
+        media.save_image(out, res.image)
+        if not (keep_work if keep_work is not None else d(ProgressSettings, "keep_image_work")):
+            run.remove()
+        r = res.result
+        if r.stop_reason == STOP_NONFINITE:  # (the preview says so too)
+            raise NonFiniteLossError(
+                f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
+                f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
+                f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
+        if live is not None:
+            live.finish(f"wrote {str(out)!r} ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, "
+                        f"{r.seconds:.1f}s)", image=res.image, caption=str(out))
     done(f"{out}  ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, {r.seconds:.1f}s)")
 
 
@@ -134,9 +156,12 @@ _NOT_IDENTITY = ("device", "compile", "progress_every")
 
 def _identity(content: Path, styles: list[Path], options: dict[str, Any]) -> dict[str, Any]:
     from .. import media
-    return {"content": media.file_identity(content), "styles": [media.file_identity(s) for s in styles],
-            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(options.items())
-                        if k not in _NOT_IDENTITY}}
+    ident = {"content": media.file_identity(content), "styles": [media.file_identity(s) for s in styles],
+             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(options.items())
+                         if k not in _NOT_IDENTITY}}
+    if options.get("init_image") is not None:
+        ident["init_image"] = media.file_identity(Path(options["init_image"]))
+    return ident
 
 
 def _hwc(raw: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -12,6 +13,7 @@ from ..settings import ModelSettings as M
 from ..settings import ProgressSettings as P
 from ..settings import RuntimeSettings as R
 from ..settings import default as d
+from ..errors import InputError
 from .common import parse_float_list
 
 def _size_text(value: Optional[str]) -> Optional[str]:
@@ -32,6 +34,9 @@ Iters = Annotated[int, typer.Option("--iters", help="Iteration cap (per scale; l
 Optimizer = Annotated[str, typer.Option("--optimizer", help="lbfgs or adam.")]
 Lr = Annotated[Optional[float], typer.Option("--lr", help=f"Step size \\[default: {d(I, 'lbfgs_lr')} for lbfgs, {d(I, 'adam_lr')} for adam].")]
 Init = Annotated[str, typer.Option("--init", help="Start from the content, noise or the style.")]
+InitImage = Annotated[Optional[Path], typer.Option("--init-image", help="Start from this picture instead of --init (resized to the output; a video: the first frame's start).", show_default=False)]
+ContentLayer = Annotated[str, typer.Option("--content-layer", help="VGG-19 layer of the content loss, e.g. relu4_2 or relu2_2 (keeps more detail).")]
+StyleLayers = Annotated[str, typer.Option("--style-layers", help="Comma-separated VGG-19 layers of the style loss (relu1_1 ... relu5_4).")]
 LineSearch = Annotated[bool, typer.Option("--line-search/--no-line-search", help="Strong-Wolfe line search for L-BFGS (steadier; --no-line-search: one evaluation per iteration, as the Lua code).")]
 ContentWeight = Annotated[float, typer.Option("--content-weight")]
 StyleWeight = Annotated[float, typer.Option("--style-weight")]
@@ -50,6 +55,7 @@ Compile = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.com
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 PrintEvery = Annotated[int, typer.Option("--print-every", help="Print the loss and its parts every N iterations (0 = never).")]
 SaveEvery = Annotated[int, typer.Option("--save-every", help="Write the current image / frame every N iterations into the run folder (0 = never).")]
+Preview = Annotated[bool, typer.Option("--preview", help="Write a self-refreshing page OUTPUT.preview.html beside the output: the latest image, the loss curve, progress and settings; open it in a browser.")]
 KeepWork = Annotated[Optional[bool], typer.Option("--keep-work/--no-keep-work", help="Keep the run folder after a finished render \\[default: video keeps it, image removes it].", show_default=False)]
 
 DEFAULTS = {
@@ -57,6 +63,7 @@ DEFAULTS = {
     "line_search": d(I, "line_search"),
     "content_weight": d(I, "content_weight"), "style_weight": d(I, "style_weight"),
     "tv_weight": d(I, "tv_weight"), "style_scale": d(I, "style_scale"), "scales": d(I, "scales"),
+    "content_layer": d(I, "content_layer"), "style_layers": ",".join(d(I, "style_layers")),
     "preserve_colors": d(I, "preserve_colors"), "pooling": d(M, "pooling"), "tol": d(I, "tol"),
     "seed": d(I, "seed"), "device": d(R, "device"), "precision": d(R, "precision"),
     "weights": d(M, "weights"), "compile": d(R, "compile"),
@@ -65,7 +72,7 @@ DEFAULTS = {
 
 
 #: The options above, by settings field name (what a command passes on to the core).
-SHARED = tuple(k for k in DEFAULTS if k not in ("print_every", "save_every")) + ("lr", "style_blend")
+SHARED = tuple(k for k in DEFAULTS if k not in ("print_every", "save_every")) + ("lr", "style_blend", "init_image")
 
 
 #: Options of the optimisation that a trained fast network (``--fast``) does not use.
@@ -74,13 +81,12 @@ NOT_WITH_FAST = ("iters", "optimizer", "lr", "init", "line_search", "content_wei
                  "seed", "weights", "compile", "precision", "print_every", "save_every", "keep_work",
                  "temporal_init", "short_term", "long_term", "offsets", "temporal_weight", "passes",
                  "first_iters", "work_dir", "restart", "chunks", "overlap", "executor", "address",
-                 "max_parallel", "init_image", "flow_dir", "content_layer", "style_layers")
+                 "max_parallel", "init_image", "flow_dir", "content_layer", "style_layers", "preview")
 
 
 def refuse_with_fast(ctx: Any) -> None:
     """``--fast`` with an option it would ignore (``--iters``, ``--style-weight``, ...) is an error:
     the network was trained with its own settings, and silently ignoring them misleads."""
-    from ..errors import InputError
     given = []
     for param in ctx.command.params:
         if param.name in NOT_WITH_FAST and ctx.get_parameter_source(param.name).name == "COMMANDLINE":
@@ -127,4 +133,43 @@ def image_options(values: dict[str, Any]) -> dict[str, Any]:
         out["size"], out["upscale"] = parse_size(out["size"])
     if "style_blend" in out:
         out["style_blend"] = parse_float_list(out["style_blend"], "--style-blend")
+    if "style_layers" in out:
+        out["style_layers"] = parse_name_list(out["style_layers"], "--style-layers")
+    if "init_image" in out:
+        out["init_image"] = str(out["init_image"])
     return out
+
+
+def parse_name_list(text: str, option: str) -> tuple[str, ...]:
+    """``"relu1_1, relu2_1"`` -> ("relu1_1", "relu2_1"); the settings check the names."""
+    names = tuple(p.strip() for p in str(text).split(",") if p.strip())
+    if not names:
+        raise InputError(f"{option} needs comma-separated layer names, e.g. relu1_1,relu2_1, got {text!r}")
+    return names
+
+
+def check_init_image(ctx: Any, init_image: Optional[Path]) -> None:
+    """``--init-image`` exists and is a file; with ``--init`` too it is an error (one of them would
+    be ignored)."""
+    if init_image is None:
+        return
+    from .common import existing_file
+    existing_file(init_image, "init image")
+    if ctx.get_parameter_source("init").name == "COMMANDLINE":
+        raise InputError(f"--init-image {str(init_image)!r} replaces --init; give one of them")
+
+
+def open_preview(output: Any, values: dict[str, Any], paths: list[tuple[str, Any]], progress: Any) -> Any:
+    """The ``--preview`` page of a render (a :class:`~neuralpaint.cli.preview.LivePreview`), its
+    path said once; ``None`` without ``--preview``. ``values``: the options the core gets."""
+    from pathlib import Path
+
+    from .. import guard
+    from .preview import LivePreview, preview_path, settings_rows
+    page = preview_path(Path(output))
+    guard.check_write(page, "--preview")
+    live = LivePreview(page, f"neuralpaint: {Path(output).name}", settings_rows(paths, values),
+                       notice=progress.notice)
+    progress.notice(f"live preview: {str(page)!r} (open it in a browser; it reloads itself every "
+                    f"{live.seconds:g} s)")
+    return live

@@ -282,17 +282,20 @@ def stylize_image_file(model: ModelLike, content: Union[str, os.PathLike, np.nda
 def stylize_video_file(model: ModelLike, source: Union[str, os.PathLike], output: Union[str, os.PathLike],
                        size: Optional[int] = None, start: Optional[int] = None, end: Optional[int] = None,
                        settings: Optional[FastSettings] = None, audio: bool = True,
-                       device: Union[str, torch.device, None] = None, callback: Callback = None) -> Path:
+                       device: Union[str, torch.device, None] = None, callback: Callback = None,
+                       crf: Optional[int] = None, fps: Any = None) -> Path:
     """Read a clip, stylise it (``settings.blend`` for ``--fast-blend``), write it with the
-    source's timing (GIF durations, fps, audio). Returns the output path."""
+    source's timing (GIF durations, fps, audio; ``fps``/``crf`` as :func:`media.write_clip`).
+    Returns the output path."""
     s = settings if settings is not None else FastSettings()
     with guard.reading((source, "input"), (None if isinstance(model, TransformNet) else model, "fast model")):
         clip = media.read_clip(source, size=size, start=start, end=end)
+        media.check_encoding(output, crf=crf, fps=fps, source=clip, audio=audio)
         guard.check_writes((p, "-o") for p in media.planned_files(output, len(clip.frames), clip.first))
         frames = stylize_video_frames(model, clip.frames, blend=s.blend, blend_at=s.blend_at, method=s.flow,
                                       strength=s.blend_strength, batch=s.batch, device=device,
                                       callback=callback)
-        return media.write_clip(output, frames, clip, audio=audio)
+        return media.write_clip(output, frames, clip, audio=audio, crf=crf, fps=fps)
 
 
 __all__ = ["load_model", "stylize_frames", "stylize_clip_blend", "stylize_video_frames",
