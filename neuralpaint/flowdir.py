@@ -31,7 +31,7 @@ from flows.flo import HEADER_BYTES, MAGIC_BYTES
 
 from .errors import InputError
 from .settings import VideoSettings
-from .video import FlowSource, PairFlows, inside_only
+from .video import FlowSource, PairFlows
 
 
 def flow_file(folder: Path, kind: str, t: int, j: int) -> Path:
@@ -40,14 +40,8 @@ def flow_file(folder: Path, kind: str, t: int, j: int) -> Path:
 
 
 def needed_offsets(video: VideoSettings) -> list[int]:
-    """The frame offsets whose flows a render with ``video`` reads (the temporal loss's offsets,
-    the init's offsets J ∪ {1} with ``temporal_init``, and 1 for multi-pass's blended init)."""
-    js = set(video.temporal_offsets)
-    if video.temporal_init:
-        js |= set(video.offsets) | {1}
-    if video.passes > 1:
-        js.add(1)
-    return sorted(js)
+    """The frame offsets whose flows a render with ``video`` reads (:attr:`VideoSettings.flow_offsets`)."""
+    return list(video.flow_offsets)
 
 
 def _header_size(path: Path) -> tuple[int, int]:
@@ -124,4 +118,4 @@ class FlowDirSource(FlowSource):
 
     def _compute(self, t: int, j: int) -> PairFlows:
         backward, forward = self._read("backward", t, j), self._read("forward", t, j)
-        return PairFlows(backward, forward, inside_only(flows.reliability(backward, forward), backward))
+        return self.pair(t, j, backward, forward, flows.reliability(backward, forward))

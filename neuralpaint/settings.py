@@ -344,6 +344,17 @@ class VideoSettings:
         return ()
 
     @property
+    def init_offsets(self) -> tuple[int, ...]:
+        """Earlier frames a frame's init takes pixels from (closest first): J ∪ {1}."""
+        return tuple(sorted(set(self.offsets) | {1})) if self.temporal_init else ()
+
+    @property
+    def flow_offsets(self) -> tuple[int, ...]:
+        """Every offset whose flows a render reads: the temporal loss's, the init's, and 1 for
+        multi-pass's blended init."""
+        return tuple(sorted(set(self.temporal_offsets) | set(self.init_offsets) | ({1} if self.passes > 1 else set())))
+
+    @property
     def first_temporal_pass(self) -> int:
         return self.temporal_from_pass if self.temporal_from_pass is not None else self.passes // 2 + 1
 

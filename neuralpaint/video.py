@@ -109,11 +109,17 @@ class FlowSource:
 
     def _compute(self, t: int, j: int) -> PairFlows:
         res = self.cache.get_or_compute(self.frames, t, j, method=self.method)
+        return self.pair(t, j, res.backward, res.forward, res.reliability)
+
+    def pair(self, t: int, j: int, backward: np.ndarray, forward: np.ndarray,
+             reliability: np.ndarray) -> PairFlows:
+        """The :class:`PairFlows` of frames t−j → t from their flows and flow-check reliability:
+        zeroed outside the frame and gated by how well the warp reproduces the source frame."""
         cur, prev = self.frames[t].astype(np.float32) / 255, self.frames[t - j].astype(np.float32) / 255
-        moved = np.abs(flows.warp(prev, res.backward) - cur).mean(axis=2)
+        moved = np.abs(flows.warp(prev, backward) - cur).mean(axis=2)
         still = np.abs(prev - cur).mean(axis=2)
-        c = inside_only(res.reliability, res.backward) * temporal.photometric_gate(moved)
-        return PairFlows(res.backward, res.forward, c, temporal.photometric_gate(still))
+        c = inside_only(reliability, backward) * temporal.photometric_gate(moved)
+        return PairFlows(backward, forward, c, temporal.photometric_gate(still))
 
     def prefetch(self, keys: Sequence[tuple[int, int]]) -> None:
         with self.lock:
@@ -335,8 +341,8 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
         temporal_on = p + 1 >= (video_s.first_temporal_pass if video_s.passes > 1 else 1)
         t_weight = video_s.temporal_weight * (video_s.multipass_temporal_scale if video_s.passes > 1 else 1.0)
         # the offsets whose flows this pass needs, for the look-ahead
-        init_offsets = sorted(set(video_s.offsets) | {1}) if video_s.temporal_init else []
-        need = sorted(set(offsets) | set(init_offsets) | ({1} if p > 0 else set()))
+        init_offsets = video_s.init_offsets
+        need = video_s.flow_offsets
         for i, t in enumerate(order):
             if run.is_done(t, p):
                 emit(callback, FrameDone(frame=i, frames=n, pass_index=p, passes=video_s.passes,
