@@ -297,6 +297,15 @@ class OptimizeResult:
     scale_iterations: list[int] = field(default_factory=list)
 
 
+def _style_side(size: tuple[int, int], full: tuple[int, int], style_long_side: Optional[int]) -> int:
+    """The long side the style Grams are computed for at a scale of ``size``: the image's own,
+    or, for a crop of a larger picture, the picture's (``style_long_side``) scaled alike, so a
+    crop is painted with the strokes of the whole frame."""
+    if style_long_side is None:
+        return max(size)
+    return max(16, int(round(style_long_side * max(size) / max(full))))
+
+
 class Stylizer:
     """A loaded VGG + style bank + settings, reusable for many images or frames."""
 
@@ -347,7 +356,7 @@ class Stylizer:
     def run(self, content: torch.Tensor, *, init: Optional[torch.Tensor] = None,
             extra_terms: Sequence[tuple[ImageTerm, float]] = (), max_iters: Optional[int] = None,
             callback: Optional[Callable[[Any], None]] = None,
-            resume: Optional["Partial"] = None) -> OptimizeResult:
+            resume: Optional["Partial"] = None, style_long_side: Optional[int] = None) -> OptimizeResult:
         """Stylise ``content`` (1,3,H,W) in [0,1] at its own size.
 
         ``resume`` continues an interrupted run (:class:`Partial`: its scale, iterations done and
@@ -397,7 +406,8 @@ class Stylizer:
                 else:
                     x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
                 objective = Objective(
-                    self.vgg, s, c_k, self.bank.targets(max(size)), self.bank.layer_weights,
+                    self.vgg, s, c_k, self.bank.targets(_style_side(size, (h, w), style_long_side)),
+                    self.bank.layer_weights,
                     [(term.at_size(size), wgt) for term, wgt in extra_terms], self.precision)
                 result = run_scale(x, objective, s, cap, relay if callback is not None else None,
                                    scale=k, scales=len(sizes), progress_every=self.progress_every,

@@ -47,7 +47,7 @@ H264_CRF, H264_CRF_MAX = 18, 51
 VP9_CRF, VP9_CRF_MAX = 31, 63
 MAX_FPS = 1000
 #: ``VideoSettings.init_fill`` (mirrors :data:`neuralpaint.temporal.INIT_FILLS`).
-INIT_FILLS = ("inpaint", "warped", "content")
+INIT_FILLS = ("pass", "inpaint", "warped", "content")
 
 
 def _finite(name: str, value: float, *, positive: bool = False, nonneg: bool = False) -> None:
@@ -257,10 +257,15 @@ class VideoSettings:
 
     temporal_init: bool = True
     #: How the pixels of a frame's init that no earlier result covers start (see
-    #: :mod:`neuralpaint.temporal`): ``inpaint`` (from the painted pixels around them),
+    #: :mod:`neuralpaint.temporal`): ``pass`` (a short independent pass paints each such region
+    #: from the photograph: new content, e.g. a person walking in, gets painted with its own
+    #: shape), ``inpaint`` (from the painted pixels around them: loses what is new there),
     #: ``warped`` (the warped previous result regardless of reliability: Ruder's reference) or
     #: ``content`` (the photograph, our first version: it left photographic patches).
-    init_fill: str = "inpaint"
+    init_fill: str = "pass"
+    #: Iteration cap of that independent pass (at most the frame's own cap); it runs on a crop
+    #: around each unseen region, so it costs a fraction of a frame's iteration.
+    fill_iters: int = 50
     short_term: bool = True
     long_term: bool = False
     #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
@@ -311,6 +316,7 @@ class VideoSettings:
             raise InputError(f"offsets must not repeat, got {','.join(map(str, offsets))}")
         _finite("temporal-weight", self.temporal_weight, nonneg=True)
         _choice("init fill", self.init_fill, INIT_FILLS)
+        _int("fill-iters", self.fill_iters, minimum=1)
         _choice("flow method", self.flow, FLOW_METHODS)
         _int("first-iters", self.first_iters, minimum=1)
         _int("passes", self.passes, minimum=1)

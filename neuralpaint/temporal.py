@@ -20,7 +20,7 @@ comparison.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -64,9 +64,66 @@ def photometric_gate(error: np.ndarray, low: float = PHOTO_LOW, high: float = PH
     return np.clip((high - error) / max(high - low, 1e-6), 0.0, 1.0).astype(np.float32)
 
 
+def coverage(reliabilities: Sequence[np.ndarray], still: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> np.ndarray:
+    """Σ of the closest-first weights of every candidate (HxW in [0,1]): how much of each pixel
+    of the init comes from an earlier result (:func:`initial_image`)."""
+    weights = closest_first(list(reliabilities) + [w for _, w in still])
+    return np.clip(np.sum(weights, axis=0), 0.0, 1.0).astype(np.float32)
+
+
+def unseen_regions(covered: np.ndarray, *, below: float = FILL_BELOW, margin: int = 12, min_side: int = 32,
+                   min_area: int = 4, most: int = 4) -> list[tuple[int, int, int, int]]:
+    """Boxes (y0, y1, x0, x1) around the connected regions no earlier result covers
+    (``covered < below``), grown by ``margin`` and to at least ``min_side`` px (VGG's deepest
+    layer needs 16), merged where they overlap; the ``most`` largest; regions under
+    ``min_area`` px are left to inpainting."""
+    h, w = covered.shape
+    mask = (covered < below).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    boxes = []
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < min_area:
+            continue
+        boxes.append(_grow((y - margin, y + bh + margin, x - margin, x + bw + margin), h, w, min_side))
+    merged = True
+    while merged:  # merge overlapping boxes until none overlap
+        merged = False
+        for a in range(len(boxes)):
+            for b in range(a + 1, len(boxes)):
+                A, B = boxes[a], boxes[b]
+                if A[0] < B[1] and B[0] < A[1] and A[2] < B[3] and B[2] < A[3]:
+                    boxes[a] = _grow((min(A[0], B[0]), max(A[1], B[1]), min(A[2], B[2]), max(A[3], B[3])), h, w, min_side)
+                    del boxes[b]
+                    merged = True
+                    break
+            if merged:
+                break
+    boxes.sort(key=lambda r: -(r[1] - r[0]) * (r[3] - r[2]))
+    return boxes[:most]
+
+
+def _grow(box: tuple[int, int, int, int], h: int, w: int, min_side: int) -> tuple[int, int, int, int]:
+    y0, y1, x0, x1 = box
+
+    def span(a: int, b: int, size: int) -> tuple[int, int]:
+        need = min(min_side, size)
+        if b - a < need:
+            c = (a + b) // 2
+            a, b = c - need // 2, c - need // 2 + need
+        a, b = max(0, a), min(size, b)
+        if b - a < need:  # pushed against an edge
+            a, b = (0, need) if a == 0 else (size - need, size)
+        return a, b
+    y0, y1 = span(y0, y1, h)
+    x0, x1 = span(x0, x1, w)
+    return y0, y1, x0, x1
+
+
 def initial_image(warped: Sequence[np.ndarray], reliabilities: Sequence[np.ndarray],
                   content: np.ndarray, fill: str = "inpaint",
-                  still: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> np.ndarray:
+                  still: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+                  painted: Optional[np.ndarray] = None) -> np.ndarray:
     """The initialisation of frame t from earlier results warped into it.
 
     ``warped[i]``: the result of frame t − j_i warped into frame t (HxWx3, [0,1]), offsets in
@@ -83,7 +140,9 @@ def initial_image(warped: Sequence[np.ndarray], reliabilities: Sequence[np.ndarr
     painting of that background is the right start. ``fill_image`` by ``fill``: ``inpaint``
     (the composite inpainted into the pixels with Σ w < 0.5 from the painted pixels around
     them), ``warped`` (the warped previous result, whatever its reliability: Ruder's init) or
-    ``content`` (the photograph: our old init).
+    ``content`` (the photograph: our old init), ``pass`` (``painted``, HxWx3, NaN where it
+    has nothing: the unseen regions painted by a short independent pass, see
+    :func:`unseen_regions`; inpainting elsewhere).
     """
     if fill not in INIT_FILLS:
         raise ValueError(f"unknown init fill {fill!r}; choose one of {', '.join(INIT_FILLS)}")
@@ -104,6 +163,8 @@ def initial_image(warped: Sequence[np.ndarray], reliabilities: Sequence[np.ndarr
     else:
         filler = inpaint(np.where(rest > 0.999, warped[0], composite / np.maximum(covered[..., None], 1e-6)),
                          covered < FILL_BELOW)
+        if fill == "pass" and painted is not None:
+            filler = np.where(np.isfinite(painted), painted, filler)
     return np.clip(composite + rest * filler, 0.0, 1.0).astype(np.float32)
 
 
@@ -142,4 +203,5 @@ def temporal_targets(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[li
     return targets, weights
 
 
-__all__ = ["INIT_FILLS", "PHOTO_LOW", "PHOTO_HIGH", "photometric_gate", "closest_first", "initial_image", "inpaint", "multipass_init", "temporal_targets"]
+__all__ = ["INIT_FILLS", "PHOTO_LOW", "PHOTO_HIGH", "photometric_gate", "closest_first", "coverage",
+           "unseen_regions", "initial_image", "inpaint", "multipass_init", "temporal_targets"]

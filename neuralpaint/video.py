@@ -378,9 +378,13 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
                     js = [j for j in init_offsets if i - j >= 0]
                     pairs = [warped_from(t - j) for j in js]
                     still = [(raw(t - j), source.get(t, j).c_still) for j in js]
+                    painted = None
+                    if video_s.init_fill == "pass":
+                        painted = _paint_unseen(stylizer, c_t, temporal.coverage([c for _, c in pairs], still),
+                                                min(video_s.fill_iters, cap))
                     init = _to_torch(temporal.initial_image(
                         [w for w, _ in pairs], [c for _, c in pairs], _to_np(target_t), video_s.init_fill,
-                        still=still), device)
+                        still=still, painted=painted), device)
             else:
                 neighbours = [warped_from(s) for s in (t - 1, t + 1) if 0 <= s < n]
                 init = _to_torch(temporal.multipass_init(raw(t), neighbours, video_s.blend_delta), device)
@@ -423,6 +427,27 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
             emit(callback, FrameDone(frame=i, frames=n, pass_index=p, passes=video_s.passes,
                                      iterations=result.iterations, loss=result.loss,
                                      stop_reason=result.stop_reason, seconds=result.seconds))
+
+
+def _paint_unseen(stylizer: Stylizer, content: torch.Tensor, covered: np.ndarray, iters: int) -> Optional[np.ndarray]:
+    """The regions of frame t that no earlier result covers, each painted by a short independent
+    pass from the photograph on a crop around it (the style Grams of the whole frame's size, no
+    temporal term): HxWx3 in the optimised space, NaN outside the regions; None when none.
+
+    Our addition to Ruder et al. (their init fills them with the warped result, ours first with
+    the photograph): new content, a person walking in, keeps its shape and is painted, instead
+    of starting photographic (held so by the temporal term at small budgets) or as a smear of
+    the surrounding paint."""
+    boxes = temporal.unseen_regions(covered)
+    if not boxes:
+        return None
+    h, w = covered.shape
+    out = np.full((h, w, 3), np.nan, np.float32)
+    for y0, y1, x0, x1 in boxes:
+        crop = content[..., y0:y1, x0:x1]
+        res = stylizer.run(crop, max_iters=iters, style_long_side=max(h, w))
+        out[y0:y1, x0:x1] = _to_np(res.raw)
+    return out
 
 
 def _forget(raws: dict[int, np.ndarray], t: int, d: int, keep: int, keep_all: bool) -> None:

@@ -101,3 +101,28 @@ def test_still_candidates_fill_where_the_flow_failed_but_the_scene_did_not_move(
     np.testing.assert_allclose(init[:, :3], 0.7, atol=1e-6)  # the earlier painting, unmoved
     np.testing.assert_allclose(init[:, 3:6], 0.1, atol=1e-6)  # neither: the fill
     np.testing.assert_allclose(init[:, 6:], 0.0, atol=1e-6)  # the flow-warped result
+
+
+def test_unseen_regions_are_boxed_grown_and_merged():
+    covered = np.ones((64, 96), np.float32)
+    covered[10:14, 10:20] = 0  # a revealed strip
+    covered[12:16, 24:30] = 0  # a second one, close by: merged into one box
+    covered[50:52, 80:82] = 0  # a tiny one (4 px): left to inpainting
+    boxes = temporal.unseen_regions(covered, margin=4, min_side=32, min_area=5)
+    assert len(boxes) == 1
+    y0, y1, x0, x1 = boxes[0]
+    assert y1 - y0 >= 32 and x1 - x0 >= 32  # big enough for VGG
+    assert y0 <= 10 and y1 >= 16 and x0 <= 10 and x1 >= 30  # holds both strips
+    assert 0 <= y0 and y1 <= 64 and 0 <= x0 and x1 <= 96
+    assert temporal.unseen_regions(np.ones((64, 96), np.float32)) == []
+
+
+def test_pass_fill_takes_the_painted_regions_and_inpaints_the_rest():
+    c = np.ones((12, 16), np.float32)
+    c[:, :8] = 0
+    painted = np.full((12, 16, 3), np.nan, np.float32)
+    painted[:, :4] = 0.3  # the independent pass painted the left part only
+    init = temporal.initial_image([_img(0.8)], [c], _img(0.1), fill="pass", painted=painted)
+    np.testing.assert_allclose(init[:, :4], 0.3, atol=1e-6)
+    assert float(np.abs(init[:, 4:8] - 0.1).min()) > 0.2  # never the photograph
+    np.testing.assert_allclose(init[:, 8:], 0.8, atol=1e-6)
