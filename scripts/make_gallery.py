@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--clip-size", type=int, default=192)
     ap.add_argument("--clip-style", default="starry_night")
+    ap.add_argument("--clip-iters", type=int, default=None, help="cap of the later frames (default: the settings')")
+    ap.add_argument("--clip-first-iters", type=int, default=None, help="cap of the first frame")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "gallery")
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "gallery")
     args = ap.parse_args(argv)
@@ -82,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                 target.write_bytes(f.read_bytes())
         t0 = time.perf_counter()
         painted = args.work / "clip-painted/"
+        caps = {k: v for k, v in (("iters", args.clip_iters), ("first_iters", args.clip_first_iters)) if v}
         res = stylize_video(frames_dir, [DATA / "styles" / f"{args.clip_style}.jpg"], str(painted),
-                            work_dir=args.work / "clip.run", size=args.clip_size, weights=args.weights)
+                            work_dir=args.work / "clip.run", size=args.clip_size, weights=args.weights, **caps)
         # a frame folder has no timing: the clip's frames are 5 per second (every 2nd of 10 fps)
         from PIL import Image
         images = [Image.open(p).convert("RGB") for p in sorted(Path(painted).glob("frame_*.png"))]

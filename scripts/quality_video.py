@@ -63,6 +63,17 @@ def run_one(clip: Path, style: Path, out: Path, name: str, opts: dict[str, Any],
     return frames, res.records, time.perf_counter() - t0
 
 
+def _from_run_folder(folder: Path) -> tuple[list[np.ndarray], list[Any]]:
+    """Frames and frame records of a finished run folder (any version with ``frames/`` and a
+    manifest whose ``frames`` list the records)."""
+    from types import SimpleNamespace
+    manifest = json.loads((folder / "manifest.json").read_text())
+    frames = [media.load_image(p) for p in sorted((folder / "frames").glob("frame_*.png"))]
+    records = [SimpleNamespace(**{"history": [], "loss": None, "iterations": 0, "seconds": 0.0, **r})
+               for r in manifest["frames"]]
+    return frames, records
+
+
 def _mean_later(values: list[Any]) -> float:
     """Mean of frames 2..n (the style loss per frame; frame 1 is the same in every method)."""
     later = [v for v in values[1:] if v is not None]
@@ -88,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", default="small", help="comma list of: small (caps 30/60), default")
     ap.add_argument("--methods", default="naive,default,long-term")
     ap.add_argument("--fills", default="", help="extra rows: default method with these --init-fill values")
+    ap.add_argument("--extra", action="append", default=[], metavar="NAME=RUN_FOLDER",
+                    help="also measure a run rendered elsewhere (e.g. by an older version) from its run "
+                         "folder's frames and manifest; rows of the first budget")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "quality_video")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -113,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
                                             {**BUDGETS[budget], **opts}, args.size, args.weights)
             rendered[name] = (frames, records)
             print(f"[{budget}] {name}: done in {secs:.0f}s", file=sys.stderr, flush=True)
+        if budget == args.budgets.split(",")[0]:
+            for spec in args.extra:
+                name, _, folder = spec.partition("=")
+                rendered[name] = _from_run_folder(Path(folder))
         reports = quality_reports({k: v[0] for k, v in rendered.items()}, source, flows_src, meter, offsets=(1,))
         results = {k: (reports[k], rendered[k][1]) for k in rendered}
         naive = results.get("naive")
