@@ -24,11 +24,12 @@ versions (e.g. the methods of ``neuralpaint compare``) in one pass over the pair
 ``cache_dir`` keeps them on disk (:class:`flows.FlowCache`) for the next call.
 
 Losses: :class:`LossMeter` / :func:`frame_losses` measure output frames with the same VGG-19,
-layers and weights as a run, through the run's own objective (:mod:`neuralpaint.objective`): the mean weighted style loss ``style_weight · Σ_l mean (G_l − A_l)²``
-against the (blended) style Grams and the mean weighted content loss ``content_weight · mean
-(F − P)²`` at the content layer against each frame's content — the numbers a run's ``losses``
-report, measured the same way for every method. (With ``preserve_colors`` a run optimises the
-luminance; here the RGB output is measured against the colour style.)
+layers and weights as a run, through the run's own objective (:mod:`neuralpaint.objective`):
+the mean weighted style loss ``style_weight · Σ_l mean (G_l − A_l)²`` against the (blended)
+style Grams and the mean weighted content loss ``content_weight · mean (F − P)²`` at the
+content layer against each frame's content — the numbers a run's ``losses`` report, measured
+the same way for every method. (With ``preserve_colors`` a run optimises the luminance; here
+the RGB output is measured against the colour style.)
 """
 
 from __future__ import annotations

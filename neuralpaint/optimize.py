@@ -20,16 +20,16 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from . import color
-from .device import autocast, configure_precision, effective_precision, is_oom
-from .errors import InputError, InterruptedRun, OutOfMemoryError
+from .device import configure_precision, effective_precision, is_oom
+from .errors import InterruptedRun, OutOfMemoryError
 from .events import IterationEvent, ScaleDone, emit
-from .objective import ImageTerm, LossWeights, Objective, StyleBank, long_side_size, resize
+from .objective import ImageTerm, LossWeights, Objective, StyleBank, resize
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import VGGFeatures, load_vgg
 
@@ -287,7 +287,8 @@ class Stylizer:
                     continue
                 c_k = resize(target_content, size)
                 if x is None:
-                    x = resize(init.to(self.device), size) if init is not None else self.initial_image(target_content, size)
+                    x = (resize(init.to(self.device), size) if init is not None
+                         else self.initial_image(target_content, size))
                 else:
                     x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
                 objective = Objective(
