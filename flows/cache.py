@@ -86,7 +86,7 @@ def frames_digest(*frames: np.ndarray) -> str:
     for f in frames:
         a = np.ascontiguousarray(f)
         h.update(f"{a.shape}{a.dtype.str};".encode())
-        h.update(memoryview(a).cast("B"))
+        h.update(a.data.cast("B"))
     return h.hexdigest()
 
 

@@ -31,7 +31,7 @@ Departures from the reference, all deliberate:
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union, overload
 
 import cv2
 import numpy as np
@@ -149,7 +149,7 @@ def motion_edge(flow: np.ndarray) -> np.ndarray:
             out = [slice(None)] * 2
             out[axis], hi[axis], lo[axis] = slice(1, -1), slice(2, None), slice(None, -2)
             d[tuple(out)] = g[tuple(hi)] - g[tuple(lo)]
-            first = [slice(None)] * 2
+            first: list[Any] = [slice(None)] * 2
             first[axis] = 0
             d[tuple(first)] = np.take(g, 1, axis=axis) - np.take(g, 0, axis=axis)
             first[axis] = n - 1
@@ -249,6 +249,14 @@ def reliability_mask(
 Weights = Union[Mapping[int, np.ndarray], Sequence[np.ndarray]]
 
 
+@overload
+def combine_long_term(weights_by_offset: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]: ...
+
+
+@overload
+def combine_long_term(weights_by_offset: Sequence[np.ndarray]) -> list[np.ndarray]: ...
+
+
 def combine_long_term(weights_by_offset: Weights) -> Union[dict[int, np.ndarray], list[np.ndarray]]:
     """Long-term weights, "closest first": ``c_j ← max(c_j − Σ_{k<j} c_k, 0)``.
 
@@ -276,13 +284,13 @@ def combine_long_term(weights_by_offset: Weights) -> Union[dict[int, np.ndarray]
 def _combine(weights: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     shape = None
-    total = None
+    total: Optional[np.ndarray] = None
     for name, c in zip(names, weights):
         c = np.asarray(c)
         if c.ndim != 2 or not (np.issubdtype(c.dtype, np.floating) or c.dtype == np.bool_):
             raise FlowError(f"weights of offset {name} must be a float HxW array, got shape {c.shape} dtype {c.dtype}")
         c = c.astype(np.float32)
-        if shape is None:
+        if total is None:
             shape = c.shape
             total = np.zeros(shape, dtype=np.float32)
         elif c.shape != shape:

@@ -8,8 +8,9 @@ For every frame t ≥ j and offset j, in ``out_dir``:
 - ``color_{t:05d}_{j}.png``     the backward flow on the Middlebury wheel, one scale for the clip
 
 ``t`` is the frame number, 1-based like the frames of a clip folder (``frame_00001.png`` is
-frame 1): ``backward_00002_1.flo`` warps frame 1 into frame 2. The colour images need the clip-wide largest motion, so they are
-written in a second pass that reads the backward ``.flo`` files back (memory stays bounded).
+frame 1): ``backward_00002_1.flo`` warps frame 1 into frame 2. The colour images need the
+clip-wide largest motion, so they are written in a second pass that reads the backward ``.flo``
+files back (memory stays bounded).
 Flows are computed ahead in worker threads (:class:`FlowPrefetcher`).
 """
 

@@ -65,7 +65,8 @@ def read_flo(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise FlowError(f"cannot read flow file {name!r}: {exc.strerror or exc}") from None
     if len(data) != expected:  # the file changed while we read it
-        raise FlowError(f"{name!r} is truncated: a {width}x{height} flow needs {expected} data bytes, found {len(data)}")
+        raise FlowError(f"{name!r} is truncated: a {width}x{height} flow needs {expected} data bytes, "
+                        f"found {len(data)}")
     flow = np.frombuffer(data, dtype="<f4").reshape(height, width, 2)
     return flow.astype(np.float32)  # native byte order, writable copy
 

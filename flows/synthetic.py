@@ -368,7 +368,7 @@ def make_clip(
 
     objects: list[_Object] = []
     side = min(h, w)
-    for i in range(int(n_objects)):
+    for _ in range(int(n_objects)):
         shape = "disc" if rng.random() < 0.5 else "rect"
         if shape == "disc":
             r = rng.uniform(0.12, 0.22) * side

@@ -85,7 +85,7 @@ def to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray
         raise FlowError(f"max_magnitude must be a non-negative finite number, got {max_magnitude!r}")
     known = _known(flow)
     f = np.where(known[..., None], flow, 0.0).astype(np.float64)
-    scale = max(scale, np.finfo(np.float32).eps)
+    scale = max(scale, float(np.finfo(np.float32).eps))
     u = f[..., 0] / scale
     v = f[..., 1] / scale
     radius = np.sqrt(u * u + v * v)

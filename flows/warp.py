@@ -17,7 +17,7 @@ fixed-point weights for 8-bit images; that is far below the accuracy of any esti
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 import cv2
 import numpy as np
@@ -129,6 +129,7 @@ def _remap(src: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, fills: list[fl
 
 
 def _fill_values(fill: Fill, channels: int, dtype: np.dtype) -> list[float]:
+    values: list[Any]
     if np.ndim(fill) == 0:
         values = [fill] * channels
     else:

@@ -198,7 +198,8 @@ def plan(n: int, chunks: int, overlap: int, seam: str, settle: int = 0) -> tuple
         left = seams[i - 1] if i > 0 else None
         right = seams[i] if i < chunks - 1 else None
         first = left.blend[0] if left is not None and left.kind == "blend" and left.blend[1] >= left.blend[0] else lo
-        last = right.blend[1] if right is not None and right.kind == "blend" and right.blend[1] >= right.blend[0] else hi
+        last = (right.blend[1] if right is not None and right.kind == "blend" and right.blend[1] >= right.blend[0]
+                else hi)
         if seam == "keyframe" and i % 2 == 0:
             # backward from the next chunk's first frame (the shared keyframe), or from the clip's
             # end (an odd last chunk: nothing shared, nothing to settle)
@@ -462,7 +463,8 @@ def _open_work_dir(wd: Path, identity: dict[str, Any], restart: bool) -> None:
             old = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
-        same = isinstance(old, dict) and all(old.get(k) == v for k, v in json.loads(json.dumps(identity, default=str)).items())
+        stored = json.loads(json.dumps(identity, default=str))
+        same = isinstance(old, dict) and all(old.get(k) == v for k, v in stored.items())
         if restart or not same:
             if not restart:
                 changed = next((k for k, v in json.loads(json.dumps(identity, default=str)).items()

@@ -86,8 +86,6 @@ from .settings import COMPARE_PASSES  # noqa: E402,F401
 from .settings import COMPARE_TABLE_OFFSETS as TABLE_OFFSETS  # noqa: E402
 #: Crops per training step of that network.
 FAST_BATCH = 2
-#: The offsets shown in the table (all of ``eval_offsets`` are in compare.json).
-TABLE_OFFSETS: tuple[int, ...] = (1, 4, 16)
 #: Columns of the measures beside E_k: at k = 1, the unstylised share at the first δ of
 #: :data:`neuralpaint.quality.UNSTYLISED_DELTAS`, both for the last frame.
 QUALITY_COLUMNS = ["E_1_vs_source", "disoccluded_E_1", "unstylised_last", "sharpness_last", "style_drift_mean"]
@@ -274,7 +272,8 @@ def _run_optimisation(name: str, input_path: Path, style: Path, method_dir: Path
     opts = dict(base_options)
     opts.update(method_options(name, passes))
     work = method_dir / "work"
-    res = stylize_video(input_path, [style], _output_target(input_path, method_dir), work_dir=work, restart=restart, callback=callback, **opts)
+    res = stylize_video(input_path, [style], _output_target(input_path, method_dir), work_dir=work, restart=restart,
+                        callback=callback, **opts)
     frames = [media.load_image(work / "frames" / frame_name(t)) for t in range(res.frames)]
     seconds = sum(r.seconds + r.flow_seconds + r.io_seconds for r in res.records)
     its = sum(r.iterations for r in res.records)

@@ -7,6 +7,8 @@ Every error caused by what the user gave us (a path, an option value, a file's c
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NeuralPaintError(Exception):
     """Base class of neuralpaint's own errors."""
@@ -41,7 +43,7 @@ class InterruptedRun(KeyboardInterrupt):
     ``image``, the displayable result), ``iterations`` the iterations done in that scale.
     """
 
-    def __init__(self, raw: object, iterations: int, scale: int, image: object = None):
+    def __init__(self, raw: Any, iterations: int, scale: int, image: Any = None):
         super().__init__("interrupted")
         self.raw = raw
         self.iterations = iterations

@@ -251,7 +251,7 @@ def read_record(cache: Path) -> Optional[dict]:
 
 def is_built(cache: Path) -> bool:
     record = read_record(cache)
-    return bool(record) and record.get("format") == FORMAT and (cache / CACHE_NAME).is_file()
+    return record is not None and record.get("format") == FORMAT and (cache / CACHE_NAME).is_file()
 
 
 def verified_path(cache: Path) -> Path:

@@ -24,15 +24,17 @@ versions (e.g. the methods of ``neuralpaint compare``) in one pass over the pair
 ``cache_dir`` keeps them on disk (:class:`flows.FlowCache`) for the next call.
 
 Losses: :class:`LossMeter` / :func:`frame_losses` measure output frames with the same VGG-19,
-layers and weights as a run: the mean weighted style loss ``style_weight · Σ_l mean (G_l − A_l)²``
-against the (blended) style Grams and the mean weighted content loss ``content_weight · mean
-(F − P)²`` at the content layer against each frame's content — the numbers a run's ``losses``
-report, measured the same way for every method. (With ``preserve_colors`` a run optimises the
-luminance; here the RGB output is measured against the colour style.)
+layers and weights as a run, through the run's own objective (:mod:`neuralpaint.objective`):
+the mean weighted style loss ``style_weight · Σ_l mean (G_l − A_l)²`` against the (blended)
+style Grams and the mean weighted content loss ``content_weight · mean (F − P)²`` at the
+content layer against each frame's content — the numbers a run's ``losses`` report, measured
+the same way for every method. (With ``preserve_colors`` a run optimises the luminance; here
+the RGB output is measured against the colour style.)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import OrderedDict
@@ -402,7 +404,7 @@ class LossMeter:
                  image_settings: ImageSettings, device: Union[str, torch.device] = "cpu"):
         from .api import style_tensors
         from .device import resolve_device
-        from .optimize import StyleBank
+        from .objective import LossWeights, Objective, StyleBank
         from .vgg import load_vgg
 
         self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
@@ -412,6 +414,10 @@ class LossMeter:
         layers = list(image_settings.style_layers) + [image_settings.content_layer]
         self.vgg = load_vgg(model_settings, layers, device=self.device)
         self.bank = StyleBank(self.vgg, style_ts, image_settings)
+        # The objective's terms and layers, unweighted: the settings' weights multiply the
+        # reported values in double precision (and a weight of 0 reports 0, not nothing).
+        self.terms = dataclasses.replace(LossWeights.of(image_settings), content=1.0, style=1.0, tv=0.0)
+        self._targets = Objective(self.vgg, self.terms, {})  # content targets (no style at hand)
         self.batch = 8  #: frames per VGG call
         self._content_cache: dict[str, torch.Tensor] = {}
 
@@ -428,7 +434,7 @@ class LossMeter:
         Frames go through the VGG in batches of :attr:`batch`; the content features are kept
         (by the frames' pixels), so measuring several versions of one clip computes them once.
         """
-        from .losses import content_loss, gram, style_loss
+        from .objective import Objective
 
         s = self.image_settings
         if len(frames) != len(content_frames):
@@ -447,13 +453,13 @@ class LossMeter:
             groups = [chunk] if len(shapes) == 1 else [[i] for i in chunk]
             for group in groups:
                 x = torch.cat([media.image_to_tensor(frames[i], self.device) for i in group])
-                feats = self.vgg(x)
-                targets = self.bank.targets(max(frames[group[0]].shape[:2]))
+                objective = Objective(self.vgg, self.terms, self.bank.targets(max(frames[group[0]].shape[:2])))
+                feats = objective.features(x)
                 for j, i in enumerate(group):
-                    grams = {n: gram(feats[n][j:j + 1]) for n in targets}
-                    ps.append(s.style_weight * float(style_loss(grams, targets, self.bank.layer_weights)))
-                    pc.append(s.content_weight * float(content_loss(feats[s.content_layer][j:j + 1],
-                                                                    self._content(content_frames[i]))))
+                    parts = objective.feature_parts({n: f[j:j + 1] for n, f in feats.items()},
+                                                    self._content(content_frames[i]))
+                    ps.append(s.style_weight * float(parts["style"]))
+                    pc.append(s.content_weight * float(parts["content"]))
         return FrameLosses(style=float(np.mean(ps)), content=float(np.mean(pc)), per_frame_style=ps,
                            per_frame_content=pc, style_weight=s.style_weight, content_weight=s.content_weight)
 
@@ -464,7 +470,8 @@ class LossMeter:
         key = hashlib.blake2b(a.tobytes(), digest_size=16).hexdigest() + str(a.shape)
         hit = self._content_cache.get(key)
         if hit is None:
-            hit = self.vgg(media.image_to_tensor(a, self.device))[self.image_settings.content_layer].float()
+            hit = self._targets.content_target(media.image_to_tensor(a, self.device))
+            assert hit is not None
             self._content_cache[key] = hit
         return hit
 

@@ -1,9 +1,8 @@
 """Optimise one image against the Gatys et al. objective (plus optional extra terms).
 
-- :class:`StyleBank` computes the (blended) style Gram targets once per scale and keeps them, so
-  a video run computes them once, not once per frame.
-- :class:`Objective` evaluates content + style + TV + extra terms (e.g. the temporal term) with
-  one truncated VGG pass.
+- The objective (content + style + TV + extra terms such as the temporal term, one truncated VGG
+  pass) and the style Gram targets per scale (:class:`StyleBank`) live in
+  :mod:`neuralpaint.objective`, shared with fast-path training and the metrics.
 - :func:`run_scale` is the optimisation loop with Ruder's stopping rule: every ``window``
   iterations stop when |f − f_past| / f_past < tol, plus a hard cap. L-BFGS keeps its state
   across ``step()`` calls, so calling ``step()`` with ``max_iter = window`` in a loop is exactly
@@ -21,16 +20,16 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from . import color
-from .device import autocast, configure_precision, effective_precision, is_oom
-from .errors import InputError, InterruptedRun, OutOfMemoryError
+from .device import configure_precision, effective_precision, is_oom
+from .errors import InterruptedRun, OutOfMemoryError
 from .events import IterationEvent, ScaleDone, emit
-from .losses import blend_grams, content_loss, gram, style_loss, tv_loss
+from .objective import ImageTerm, LossWeights, Objective, StyleBank, resize
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import VGGFeatures, load_vgg
 
@@ -39,115 +38,10 @@ STOP_MAX_ITERS = "max_iters"
 STOP_NONFINITE = "nonfinite"
 
 
-class ImageTerm(Protocol):
-    """An extra loss term on the image (the temporal loss is one)."""
-
-    name: str
-
-    def loss(self, x: torch.Tensor) -> torch.Tensor: ...
-
-    def at_size(self, size: tuple[int, int]) -> "ImageTerm": ...
-
-
-def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize with antialiasing when shrinking; identity when the size matches."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-
-
-def long_side_size(h: int, w: int, long_side: int) -> tuple[int, int]:
-    scale = long_side / max(h, w)
-    return max(1, round(h * scale)), max(1, round(w * scale))
-
-
 def scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
     """Sizes of coarse-to-fine: halving per scale, finishing at (h, w)."""
     return [(max(1, round(h / 2 ** (scales - 1 - s))), max(1, round(w / 2 ** (scales - 1 - s))))
             for s in range(scales)]
-
-
-class StyleBank:
-    """Blended style Gram targets per working size, computed once and cached.
-
-    ``styles`` are (1,3,h,w) tensors in [0,1] at their own resolution. At a working size whose
-    long side is L, each style is resized to long side ``L · style_scale`` before its Grams are
-    taken. With colour preservation the styles are luminance images matched to ``color_stats``
-    (the content's luminance mean and std).
-    """
-
-    def __init__(self, vgg: VGGFeatures, styles: Sequence[torch.Tensor], settings: ImageSettings,
-                 precision: str = "fp32", color_stats: Optional[tuple[float, float]] = None):
-        if not styles:
-            raise InputError("at least one style image is needed")
-        blend = settings.style_blend if settings.style_blend is not None else (1.0,) * len(styles)
-        if len(blend) != len(styles):
-            raise InputError(f"--style-blend has {len(blend)} weights for {len(styles)} style images: "
-                             f"{','.join(f'{b:g}' for b in blend)}")
-        self.vgg = vgg
-        self.settings = settings
-        self.blend = tuple(float(b) for b in blend)
-        self.precision = precision
-        self.styles = [s.detach() for s in styles]
-        self.color_stats = color_stats
-        self.layer_weights = (dict(zip(settings.style_layers, settings.style_layer_weights))
-                              if settings.style_layer_weights is not None else None)
-        self._cache: dict[int, dict[str, torch.Tensor]] = {}
-
-    def targets(self, long_side: int) -> dict[str, torch.Tensor]:
-        key = int(round(long_side * self.settings.style_scale))
-        if key not in self._cache:
-            dev = next(self.vgg.parameters()).device
-            per_style = []
-            for style in self.styles:
-                s = style.to(dev)
-                s = resize(s, long_side_size(s.shape[-2], s.shape[-1], max(16, key)))
-                if self.color_stats is not None:
-                    s = color.matched_gray3(s, self.color_stats)
-                with torch.no_grad(), autocast(self.precision, dev):
-                    feats = self.vgg(s)
-                per_style.append({n: gram(feats[n]) for n in self.settings.style_layers})
-            self._cache[key] = blend_grams(per_style, self.blend)
-        return self._cache[key]
-
-
-class Objective:
-    """content + style + TV + Σ extra terms, from one VGG pass. Returns (total, parts)."""
-
-    def __init__(self, vgg: VGGFeatures, settings: ImageSettings, content: torch.Tensor,
-                 style_targets: dict[str, torch.Tensor], layer_weights: Optional[dict[str, float]],
-                 extra_terms: Sequence[tuple[ImageTerm, float]] = (), precision: str = "fp32"):
-        self.vgg = vgg
-        self.s = settings
-        self.style_targets = style_targets
-        self.layer_weights = layer_weights
-        self.extra = list(extra_terms)
-        self.precision = precision
-        self.device = content.device
-        self.use_content = settings.content_weight > 0
-        self.use_style = settings.style_weight > 0
-        with torch.no_grad(), autocast(precision, self.device):
-            feats = vgg(content) if self.use_content else {}
-        self.content_target = feats[settings.content_layer].float() if self.use_content else None
-
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        parts: dict[str, torch.Tensor] = {}
-        if self.use_content or self.use_style:
-            with autocast(self.precision, self.device):
-                feats = self.vgg(x)
-            if self.use_content:
-                parts["content"] = self.s.content_weight * content_loss(
-                    feats[self.s.content_layer], self.content_target)
-            if self.use_style:
-                grams = {n: gram(feats[n]) for n in self.style_targets}
-                parts["style"] = self.s.style_weight * style_loss(grams, self.style_targets, self.layer_weights)
-        if self.s.tv_weight > 0:
-            parts["tv"] = self.s.tv_weight * tv_loss(x)
-        for term, weight in self.extra:
-            if weight > 0:
-                parts[term.name] = weight * term.loss(x)
-        total = sum(parts.values(), x.sum() * 0.0)  # depends on x even when every weight is 0
-        return total, parts
 
 
 @dataclass
@@ -402,13 +296,13 @@ class Stylizer:
                     continue
                 c_k = resize(target_content, size)
                 if x is None:
-                    x = resize(init.to(self.device), size) if init is not None else self.initial_image(target_content, size)
+                    x = (resize(init.to(self.device), size) if init is not None
+                         else self.initial_image(target_content, size))
                 else:
                     x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
                 objective = Objective(
-                    self.vgg, s, c_k, self.bank.targets(_style_side(size, (h, w), style_long_side)),
-                    self.bank.layer_weights,
-                    [(term.at_size(size), wgt) for term, wgt in extra_terms], self.precision)
+                    self.vgg, LossWeights.of(s), self.bank.targets(_style_side(size, (h, w), style_long_side)), c_k,
+                    extra_terms=[(term.at_size(size), wgt) for term, wgt in extra_terms], precision=self.precision)
                 result = run_scale(x, objective, s, cap, relay if callback is not None else None,
                                    scale=k, scales=len(sizes), progress_every=self.progress_every,
                                    t_start=t0, start_iteration=done_before if k == first else 0)

@@ -472,7 +472,8 @@ def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike,
                   title="final weighted loss parts per frame", xlabel="frame", ylabel="loss", logy=True)
         page.image(page.files[-1], "final loss parts per frame")
     picked = pick_frames(n, 4)
-    hist = {f"frame {t + 1}": ([p[0] for p in recs[t].get("history") or []], [p[1] for p in recs[t].get("history") or []])
+    hist = {f"frame {t + 1}": ([p[0] for p in recs[t].get("history") or []],
+                               [p[1] for p in recs[t].get("history") or []])
             for t in picked if recs[t].get("history")}
     if hist:
         line_plot(page.asset("loss_history.png"), hist, title="loss per iteration", xlabel="iteration",

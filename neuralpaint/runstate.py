@@ -145,7 +145,8 @@ class RunFolder:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ResumeError(f"manifest {str(p)!r} is unreadable ({exc}); use --restart or another --work-dir") from None
+            raise ResumeError(f"manifest {str(p)!r} is unreadable ({exc}); use --restart or another "
+                              f"--work-dir") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ResumeError(f"{str(p)!r} is not a neuralpaint run manifest; use --restart or another --work-dir")
         if data.get("version") != VERSION:

@@ -396,7 +396,7 @@ class ProgressSettings:
         _int("save-every", self.save_every, minimum=0)
 
 
-SETTINGS_CLASSES = (ModelSettings, RuntimeSettings, ImageSettings, VideoSettings)
+SETTINGS_CLASSES: tuple[type, ...] = (ModelSettings, RuntimeSettings, ImageSettings, VideoSettings)
 
 
 def field_names(cls: type) -> tuple[str, ...]:
@@ -409,7 +409,7 @@ def default(cls: type, name: str) -> Any:
         if f.name == name:
             if f.default is not dataclasses.MISSING:
                 return f.default
-            return f.default_factory()  # type: ignore[misc]
+            return f.default_factory()  # type: ignore[operator]
     raise KeyError(name)
 
 

@@ -40,7 +40,7 @@ from .errors import InputError, WeightsError
 from .settings import IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, VGG19_URL, ModelSettings
 
 # torchvision's cfg "E": channels per conv, "M" = 2x2 max pooling.
-_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+_CFG: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
         512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
 _HASH_RE = re.compile(r"-([a-f0-9]*)\.")
 
@@ -72,6 +72,10 @@ class VGGFeatures(nn.Module):
     ``forward(x)`` takes (B,3,H,W) RGB in [0,1], applies the ImageNet normalisation and
     returns ``{layer name: activation}`` for the requested names.
     """
+
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+    border: torch.Tensor
 
     def __init__(self, features: nn.Sequential, layers: Iterable[str], channels_last: bool = True,
                  border_rgb: Optional[tuple[float, float, float]] = None):
@@ -106,7 +110,7 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
         if channels_last:
-            self.to(memory_format=torch.channels_last)
+            self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in torch's stubs
 
     @property
     def depth(self) -> int:
@@ -292,7 +296,8 @@ def random_features(pooling: str, seed: int) -> nn.Sequential:
             if isinstance(m, nn.Conv2d):
                 fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
                 m.weight.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=gen)
-                m.bias.zero_()
+                if m.bias is not None:
+                    m.bias.zero_()
     return feats
 
 

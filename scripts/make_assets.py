@@ -251,7 +251,7 @@ def landscape(h: int = 240, w: int = 320, seed: int = 3, shift: float = 0.0,
     ripples = 1.0 + 0.05 * np.sin(gy * 2.1 + 2.0 * fbm(np.random.default_rng(seed + 4), h, w, 8, 2))
     img = img * (1 - lake[..., None]) + lake[..., None] * refl * ripples[..., None]
     # Trees: dark triangles standing on the near ridge.
-    for i in range(7):
+    for _ in range(7):
         tx = (rng.uniform(0.05, 0.95) * w - shift) % (w + 40) - 20
         ix = int(np.clip(round(tx), 0, w - 1))
         base = near[ix] + 3

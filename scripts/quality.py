@@ -33,7 +33,8 @@ def main(argv: list[str]) -> int:
             print("|---|---|---|---|---|")
             for name, r in results.items():
                 print(f"| {name} | {r.get('style_loss_fall', float('nan')):.0f} | "
-                      f"{r.get('lab_distance_photo', float('nan')):.1f} → {r.get('lab_distance_output', float('nan')):.1f} | "
+                      f"{r.get('lab_distance_photo', float('nan')):.1f} → "
+                      f"{r.get('lab_distance_output', float('nan')):.1f} | "
                       f"{r.get('unpainted_tiles', '—')} of {r.get('tiles', '—')} | "
                       f"{r.get('pixels_within_10', float('nan')):.1%} |")
     return code

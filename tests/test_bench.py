@@ -34,7 +34,8 @@ def test_reference_and_ours_start_from_the_same_loss():
 
     sys.path.insert(0, str(ROOT / "scripts"))
     import bench
-    from neuralpaint.optimize import Objective, Stylizer
+    from neuralpaint.objective import LossWeights, Objective
+    from neuralpaint.optimize import Stylizer
     from neuralpaint.settings import ImageSettings, ModelSettings, RuntimeSettings
 
     content, style = bench.make_images(48, torch.device("cpu"))
@@ -43,5 +44,5 @@ def test_reference_and_ours_start_from_the_same_loss():
     ref = sum(s.loss for s in sls) * 1e6 + sum(c.loss for c in cls)
     st = Stylizer.create([style], ImageSettings(size=48, tv_weight=0.0), ModelSettings(weights="random"),
                         RuntimeSettings(), torch.device("cpu"))
-    ours, _ = Objective(st.vgg, st.settings, content, st.bank.targets(48), None)(content)
+    ours, _ = Objective(st.vgg, LossWeights.of(st.settings), st.bank.targets(48), content)(content)
     assert abs(float(ours) - float(ref.detach())) <= 1e-4 * float(ref.detach())

@@ -139,8 +139,8 @@ def test_content_and_style_layers_from_the_command_line(cli, tiny_images, tmp_pa
     r = cli("image", content, style, "-o", tmp_path / "l.png", *few,
             "--content-layer", "relu2_2", "--style-layers", "relu1_1, relu2_1")
     assert r.code == 0, r
-    d, l = (np.asarray(Image.open(tmp_path / n)).astype(int) for n in ("d.png", "l.png"))
-    assert np.abs(d - l).max() > 0  # other layers, another optimisation
+    d, other = (np.asarray(Image.open(tmp_path / n)).astype(int) for n in ("d.png", "l.png"))
+    assert np.abs(d - other).max() > 0  # other layers, another optimisation
 
 
 @pytest.mark.parametrize("args, message", [

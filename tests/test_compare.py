@@ -69,7 +69,7 @@ def test_compare_writes_table_json_and_page(clip_path, tmp_path, cli):
     assert data["format"] == "neuralpaint-compare" and data["frames"] == 5 and data["size"] == [36, 48]
     assert data["columns"] == COLUMNS and [row["method"] for row in data["table"]] == ["naive", "short", "long"]
     assert set(data["methods"]) == {"naive", "short", "long"}
-    for name, m in data["methods"].items():
+    for m in data["methods"].values():
         assert m["seconds_per_frame"] > 0 and m["style_loss"] > 0 and m["content_loss"] >= 0
         assert set(m["E"]) == {"1", "2", "4", "8", "16"} and m["E"]["8"] is None and m["E"]["16"] is None
         assert m["E"]["1"] >= 0 and len(m["per_frame"]["1"]) == 5

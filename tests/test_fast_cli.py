@@ -91,7 +91,8 @@ def test_image_and_video_commands_run_a_trained_network(cli, tmp_path):
     r = cli("image", tmp_path / "s.png", style, "--fast", model)
     assert r.code == 2 and "--fast uses the style the network was trained on" in r.err
     # options of the optimisation are refused with --fast, not silently ignored
-    r = cli("image", tmp_path / "s.png", "--fast", model, "--iters", "9", "--style-weight", "5", "-o", tmp_path / "x.png")
+    r = cli("image", tmp_path / "s.png", "--fast", model, "--iters", "9", "--style-weight", "5",
+            "-o", tmp_path / "x.png")
     assert r.code == 2 and r.err.strip().startswith("error: --iters, --style-weight do not apply to --fast"), r
     assert not (tmp_path / "x.png").exists()
     r = cli("video", clip, "--fast", model, "--temporal-weight", "9", "-o", tmp_path / "x.gif")

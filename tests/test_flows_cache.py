@@ -24,7 +24,8 @@ def test_hit_returns_identical_arrays(tmp_path: Path, frames):
     assert (cache.hits, cache.misses) == (0, 1)
     again = FlowCache(tmp_path, clip_id="clip-a").get_or_compute(frames, 2, 1)  # a new run
     assert again == first
-    for a, b in zip((again.backward, again.forward, again.reliability), (first.backward, first.forward, first.reliability)):
+    for a, b in zip((again.backward, again.forward, again.reliability),
+                    (first.backward, first.forward, first.reliability)):
         assert a.dtype == np.float32 and a.tobytes() == b.tobytes()
     # And the content is what direct computation gives.
     np.testing.assert_array_equal(first.backward, estimate(frames[2], frames[1]))

@@ -138,7 +138,8 @@ MANIFESTS = st.one_of(
         lambda kv: json.dumps({**_valid_manifest(), kv[0]: kv[1]}).encode()),
     st.tuples(st.sampled_from(["input", "styles", "frames", "settings"]), JSON).map(
         lambda kv: json.dumps({**_valid_manifest(), "identity": {**IDENTITY, kv[0]: kv[1]}}).encode()),
-    st.tuples(st.integers(0, 2), st.dictionaries(st.sampled_from(RECORD_FIELDS + ["extra"]), JSON, min_size=1, max_size=3)).map(
+    st.tuples(st.integers(0, 2),
+              st.dictionaries(st.sampled_from(RECORD_FIELDS + ["extra"]), JSON, min_size=1, max_size=3)).map(
         lambda kv: json.dumps({**_valid_manifest(), "frames": [
             {**r, **kv[1]} if i == kv[0] else r for i, r in enumerate(_valid_manifest()["frames"])]}).encode()),
 )
@@ -209,7 +210,8 @@ def test_sweep_validation_raises_only_input_error(sweep_dir, data):
     table = st.dictionaries(names, TOML_VALUE, max_size=3)
     doc = data.draw(st.fixed_dictionaries(
         {"inputs": st.one_of(st.just(["c.png"]), st.just(["clip.gif"]), st.just(["c.png", "clip.gif"]), TOML_VALUE)},
-        optional={"options": table, "grid": st.dictionaries(names, st.lists(TOML_VALUE, max_size=3) | TOML_VALUE, max_size=2),
+        optional={"options": table,
+                  "grid": st.dictionaries(names, st.lists(TOML_VALUE, max_size=3) | TOML_VALUE, max_size=2),
                   "runs": st.lists(table, max_size=2) | TOML_VALUE, "styles": st.just(["c.png"]) | TOML_VALUE,
                   "offsets": TOML_VALUE, "title": TOML_VALUE, "output": TOML_VALUE,
                   "extra": TOML_VALUE}))

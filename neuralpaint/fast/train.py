@@ -31,16 +31,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from .. import media
-from ..device import autocast, configure_precision, effective_precision, is_oom, resolve_device
+from ..device import configure_precision, effective_precision, is_oom, resolve_device
 from ..errors import (InputError, NonFiniteLossError, OutOfMemoryError, ResumeError, WeightsError)
 from ..events import Notice, StageEvent, emit
-from ..losses import content_loss, gram, style_loss, tv_loss
+from ..objective import LossWeights, Objective, style_grams
 from ..settings import ModelSettings, RuntimeSettings, TrainSettings, as_dict
 from ..vgg import VGGFeatures, load_vgg, resolve_model
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -345,42 +345,39 @@ def new_network(seed: int) -> TransformNet:
 
 @dataclass
 class LossNetwork:
-    """The VGG-19 loss network with the style Gram targets, computed once."""
+    """The VGG-19 loss network: the shared :class:`~neuralpaint.objective.Objective` (style Gram
+    targets computed once) plus the terms that need the network (noise, compound)."""
 
-    vgg: VGGFeatures
-    vgg_content: VGGFeatures  #: shares ``vgg``'s modules, truncated at the content layer
-    style_targets: dict[str, torch.Tensor]
+    objective: Objective
     precision: str = "fp32"
+
+    @property
+    def vgg(self) -> VGGFeatures:
+        return self.objective.vgg
+
+    @property
+    def style_targets(self) -> Mapping[str, torch.Tensor]:
+        return self.objective.style_targets
 
     @classmethod
     def create(cls, style_img: np.ndarray, s: TrainSettings, model: ModelSettings,
                device: torch.device, channels_last: bool = True, precision: str = "fp32") -> "LossNetwork":
         vgg = load_vgg(model, [s.content_layer, *s.style_layers], device, channels_last=channels_last)
+        #: shares ``vgg``'s modules, truncated at the content layer (the targets of each batch)
         vgg_content = VGGFeatures(vgg.features, [s.content_layer], channels_last=channels_last)
         style_t = media.image_to_tensor(media.resize_long_side(style_img, s.style_size or s.size), device)
-        with torch.no_grad(), autocast(precision, device):
-            sf = vgg(style_t)
-        targets = {n: gram(sf[n]).detach() for n in s.style_layers}
-        return cls(vgg, vgg_content, targets, precision)
+        targets = style_grams(vgg, [style_t], s.style_layers, precision=precision)
+        return cls(Objective(vgg, LossWeights.of(s), targets, precision=precision, content_vgg=vgg_content),
+                   precision)
 
     def loss(self, net: TransformNet, x: torch.Tensor, s: TrainSettings,
              gen: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Total weighted loss and its weighted parts for the batch ``x`` (see module docstring)."""
-        dev = x.device
+        """Total weighted loss and its weighted parts for the batch ``x`` (see module docstring).
+
+        The content, style and TV weights and layers are those of the settings given to
+        :meth:`create`; ``s`` gives the noise and compound terms'."""
         out = net(x)
-        parts: dict[str, torch.Tensor] = {}
-        if s.content_weight > 0 or s.style_weight > 0:
-            with autocast(self.precision, dev):
-                feats = self.vgg(out)
-            if s.content_weight > 0:
-                with torch.no_grad(), autocast(self.precision, dev):
-                    target = self.vgg_content(x)[s.content_layer].float()
-                parts["content"] = s.content_weight * content_loss(feats[s.content_layer], target)
-            if s.style_weight > 0:
-                grams = {n: gram(feats[n]) for n in s.style_layers}
-                parts["style"] = s.style_weight * style_loss(grams, self.style_targets)
-        if s.tv_weight > 0:
-            parts["tv"] = s.tv_weight * tv_loss(out)
+        parts = self.objective.parts(out, content_target=self.objective.content_target(x))
         if s.noise_weight > 0:
             parts["noise"] = s.noise_weight * noise_stability_loss(net, x, out, s.noise_fraction,
                                                                    s.noise_std, gen)

@@ -409,7 +409,8 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
             try:
                 settings.split(options, *classes)
             except InputError as exc:
-                desc = ", ".join(f"{k}={_fmt(v)}" for k, v in options.items() if k in grid or k in r) or "the fixed options"
+                desc = (", ".join(f"{k}={_fmt(v)}" for k, v in options.items() if k in grid or k in r)
+                        or "the fixed options")
                 raise err(f"run with {desc} on {in_label!r}: {exc}") from None
             style_labels = [s for s, _ in style]
             varied: dict[str, Any] = {}
