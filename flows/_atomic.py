@@ -1,7 +1,11 @@
 """Atomic writes for the flows package (standalone: it cannot use ``neuralpaint.atomic``).
 
-A temporary file is created in the destination's folder and moved over the destination with
-``os.replace`` once it is complete, so a reader never sees a half-written file.
+A private copy of ``neuralpaint.atomic.atomic_open``, kept only because ``flows`` must stay
+importable without ``neuralpaint`` (numpy + OpenCV, no torch). Keep the two in step; their rules
+are the same: a temporary file ``.<name>.<random>.tmp`` in the destination's folder (which
+``neuralpaint.atomic.is_temp_name`` recognises), flushed and fsynced before ``os.replace`` unless
+``fsync=False`` (the flow cache: a file lost in a crash is only a cache miss), removed on any
+failure. A reader never sees a half-written file.
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from . import media, settings
 from .device import resolve_device
+from .events import Callback
 from .optimize import OptimizeResult, Partial, Stylizer
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import resolve_model
@@ -66,7 +67,7 @@ class ImageResult:
 
 
 def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], *,
-                       callback: Optional[Callable[[Any], None]] = None,
+                       callback: Callback = None,
                        resume: Optional[tuple[int, int, np.ndarray]] = None, **options: Any) -> ImageResult:
     """Stylise one image; returns the uint8 image and the optimisation record.
 
@@ -96,7 +97,7 @@ def stylize_image_full(content: ImageLike, style: Union[ImageLike, Sequence[Imag
 
 
 def stylize_image(content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], *,
-                  callback: Optional[Callable[[Any], None]] = None, **options: Any) -> np.ndarray:
+                  callback: Callback = None, **options: Any) -> np.ndarray:
     """Stylise ``content`` in the style of ``style`` (one image or several, blended).
 
     >>> out = stylize_image("photo.jpg", "starry.jpg", size=256, iters=200)  # doctest: +SKIP

@@ -2,6 +2,13 @@
 
 An interrupted run therefore never leaves a half-written frame, manifest or video behind: the
 destination either holds its old content or the complete new one.
+
+The one helper of the project (``flows/_atomic.py`` keeps a private copy of :func:`atomic_open`
+only because ``flows`` must stay importable without ``neuralpaint``). The fsync rule, the same in
+both: a file written through :func:`atomic_open` (and so :func:`write_bytes` / :func:`write_text`)
+is flushed and fsynced before the rename unless ``fsync=False`` (a cache, where a file lost in a
+crash is only a miss); :func:`atomic_path` hands a path to a library's writer (Pillow, PyAV,
+``torch.save``) and leaves syncing to it.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from . import guard
 from .errors import InputError
@@ -79,13 +86,24 @@ def remove_stale_temps(dest: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def write_bytes(dest: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``dest`` atomically (flushed and fsynced before the rename)."""
+@contextlib.contextmanager
+def atomic_open(dest: str | os.PathLike, fsync: bool = True) -> Iterator[BinaryIO]:
+    """Yield a binary file handle; on success its content replaces ``dest`` atomically.
+
+    Flushed, and fsynced unless ``fsync=False``, before the rename; otherwise as :func:`atomic_path`.
+    """
     with atomic_path(dest) as tmp:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
+
+
+def write_bytes(dest: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``dest`` atomically (flushed and fsynced before the rename)."""
+    with atomic_open(dest) as fh:
+        fh.write(data)
 
 
 def write_text(dest: str | os.PathLike, text: str) -> None:

@@ -63,10 +63,10 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from . import atomic, guard, media, settings
+from . import atomic, guard, media, runstate, settings
 from .api import ImageLike
 from .errors import InputError, NeuralPaintError, ResumeError
-from .events import Notice, StageEvent, emit
+from .events import Callback, Notice, StageEvent, emit
 from .vgg import resolve_model
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 
@@ -78,7 +78,6 @@ DEFAULT_SETTLE = 4
 PLAN = "plan.json"
 PLAN_FORMAT = "neuralpaint-chunks"
 
-Callback = Optional[Callable[[Any], None]]
 
 
 class ChunkError(NeuralPaintError):
@@ -376,7 +375,8 @@ def _run_chunked(stack: contextlib.ExitStack, input_path: Path, out_text: str, o
     run_options = {k: v for k, v in options.items() if k not in ("start", "end", "audio", "crf", "fps")}
     identity = {
         # content, not mtime: copying or touching the source does not invalidate the chunks
-        "format": PLAN_FORMAT, "input": {k: v for k, v in media.file_identity(input_path).items() if k != "mtime_ns"},
+        "format": PLAN_FORMAT,
+        "input": {k: v for k, v in runstate.file_identity(input_path).items() if k != "mtime_ns"},
         "range": [video_s.start, video_s.end], "frames": n, "size": list(clip.size),
         "styles": [_style_hash(s) for s in style_paths], "chunks": chunks, "overlap": overlap, "seam": seam,
         "settle": settle if seam == "keyframe" else 0,
@@ -463,13 +463,10 @@ def _open_work_dir(wd: Path, identity: dict[str, Any], restart: bool) -> None:
             old = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
-        stored = json.loads(json.dumps(identity, default=str))
-        same = isinstance(old, dict) and all(old.get(k) == v for k, v in stored.items())
-        if restart or not same:
+        changed = runstate.differences(old, identity, keys=identity, default=str)
+        if restart or changed:
             if not restart:
-                changed = next((k for k, v in json.loads(json.dumps(identity, default=str)).items()
-                                if not isinstance(old, dict) or old.get(k) != v), "plan")
-                raise ResumeError(f"work dir {str(wd)!r} holds chunks of another render ({changed} changed); "
+                raise ResumeError(f"work dir {str(wd)!r} holds chunks of another render ({changed[0]} changed); "
                                   f"re-run with --restart to start over, or use another --work-dir")
             shutil.rmtree(wd)
     elif wd.exists() and any(wd.iterdir()) and not restart:

@@ -65,13 +65,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 from . import atomic, guard, media, report, settings
 from .errors import InputError
-from .events import StageEvent, emit
+from .events import Callback, StageEvent, emit
 from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, check_offsets
 from .quality import UNSTYLISED_DELTAS, QualityReport, quality_reports
 from .runstate import FrameRecord, frame_name
@@ -93,7 +93,6 @@ COLUMNS = ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "c
 FORMAT = "neuralpaint-compare"
 VERSION = 1
 
-Callback = Optional[Callable[[Any], None]]
 _PER_METHOD = ("temporal_init", "short_term", "long_term", "passes")
 
 

@@ -78,10 +78,12 @@ class Notice:
     level: str = "warning"
 
 
-Callback = Callable[[Any], None]
+#: The one callback type of the project: every entry point that reports progress takes a
+#: ``callback: Callback = None`` (None: nobody listens) and sends its events through :func:`emit`.
+Callback = Optional[Callable[[Any], None]]
 
 
-def emit(callback: Optional[Callback], event: Any) -> None:
+def emit(callback: Callback, event: Any) -> None:
     if callback is not None:
         callback(event)
 

@@ -49,13 +49,12 @@ import flows
 
 from . import media
 from .errors import InputError
-from .events import StageEvent, emit
+from .events import Callback, StageEvent, emit
 from .settings import ImageSettings, ModelSettings
 
 #: Offsets of the warping error reported by default (short and long term).
 from .settings import EVAL_OFFSETS as OFFSETS  # noqa: E402  (the default lives in settings)
 
-Callback = Optional[Callable[[Any], None]]
 Frame = Optional[np.ndarray]
 #: (t, k) -> array, as a mapping or a function
 PairSource = Union[Mapping[tuple[int, int], np.ndarray], Callable[[int, int], np.ndarray]]

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -61,7 +61,7 @@ import flows
 
 from .color import _KB, _KR
 from .errors import InputError
-from .events import StageEvent, emit
+from .events import Callback, StageEvent, emit
 from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, as_float, check_offsets
 
 #: δ of the unstylised share, in 0..255 units; the first is the headline.
@@ -71,7 +71,6 @@ SOURCE_RATIO_FLOOR = 0.3
 #: An output whose last frame keeps less than this fraction of frame 1's sharpness is flagged.
 SHARPNESS_FLOOR = 0.9
 
-Callback = Optional[Callable[[Any], None]]
 Frame = Optional[np.ndarray]
 PerFrame = list[Optional[float]]
 

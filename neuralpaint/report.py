@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from . import atomic, media
+from . import atomic, media, runstate
 
 Number = Union[int, float, None]
 
@@ -67,7 +67,8 @@ def assets_dir(page: Path) -> Path:
 class Page:
     """An HTML page under construction; :meth:`write` writes it to ``path``."""
 
-    def __init__(self, path: Union[str, os.PathLike], title: str):
+    def __init__(self, path: Union[str, os.PathLike], title: str, *, css: str = "",
+                 footer: Optional[str] = None):
         self.path = Path(path)
         self.title = title
         self.assets = assets_dir(self.path)
@@ -75,6 +76,10 @@ class Page:
         self.files: list[Path] = []
         #: extra markup for <head> (the live preview's refresh tag)
         self.head: list[str] = []
+        #: style rules after the shared ones (a sweep's contact sheet)
+        self.css = css
+        #: the closing line (default: where the page's images are)
+        self.footer = footer
 
     # -- content ------------------------------------------------------------------------------
 
@@ -136,13 +141,14 @@ class Page:
 
     def render(self) -> str:
         body = "\n".join(self.parts)
+        footer = (self.footer if self.footer is not None else
+                  f"Made by neuralpaint. Readable offline: images are in {self.assets.name}/ beside this file.")
         return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
                 f"{''.join(self.head)}"
-                f"<title>{esc(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+                f"<title>{esc(self.title)}</title>\n<style>{_CSS}{self.css}</style>\n</head>\n<body>\n"
                 f"<h1>{esc(self.title)}</h1>\n{body}\n"
-                f'<p class="muted">Made by neuralpaint. Readable offline: images are in '
-                f"{esc(self.assets.name)}/ beside this file.</p>\n</body>\n</html>\n")
+                f'<p class="muted">{esc(footer)}</p>\n</body>\n</html>\n')
 
     def write(self) -> Path:
         """Write the HTML atomically (its images must have been written already)."""
@@ -550,7 +556,7 @@ def _load_source(path: Path, ident: Mapping[str, Any], st: Mapping[str, Any], n:
 
     recorded = ident.get("input") if isinstance(ident.get("input"), dict) else {}
     try:
-        now = media.file_identity(path)
+        now = runstate.file_identity(path)
     except InputError as exc:
         return None, f"cannot be read ({exc})"
     for key in ("size", "sha256"):

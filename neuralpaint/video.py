@@ -29,7 +29,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -40,14 +40,13 @@ from . import guard, media, settings, temporal
 from .api import ImageLike, style_tensors
 from .device import resolve_device
 from .errors import InputError, NonFiniteLossError
-from .events import FrameDone, FrameStarted, StageEvent, emit
+from .events import Callback, FrameDone, FrameStarted, StageEvent, emit
 from .losses import TemporalTerm
 from .optimize import STOP_NONFINITE, Stylizer
 from .runstate import FrameRecord, RunFolder
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 from .vgg import resolve_model
 
-Callback = Optional[Callable[[Any], None]]
 
 # Settings that do not change the pixels and may differ between a run and its resumption.
 _NOT_IDENTITY = {"device", "progress_every", "compile", "audio", "upscale",  # upscale: the frame size is in the identity

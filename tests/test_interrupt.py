@@ -108,7 +108,7 @@ DRIVER = textwrap.dedent('''
     elif mode in ("encode_gif", "image_save"):  # the finished GIF / image, written but not renamed
         hold_replace(os.path.basename(argv[argv.index("-o") + 1]))
     elif mode == "encode_mp4":  # the MP4 encoder in the middle of the stream (frame 3)
-        import neuralpaint.media as m
+        import neuralpaint.media.encode as m
         real_pad = m._pad_even
         count = {"n": 0}
         def pad_even(arr):

@@ -145,7 +145,7 @@ def test_decompression_bomb_header(tmp_path):
 def test_pixel_limit_parameter(tmp_path):
     Image.new("RGB", (40, 30)).save(tmp_path / "x.png")
     with pytest.raises(InputError, match="12000x10000 pixels is more than the limit of 100 MP"):
-        media._check_pixels(tmp_path / "x.png", "image", 12000, 10000, media.MAX_PIXELS)
+        media.limits._check_pixels(tmp_path / "x.png", "image", 12000, 10000, media.MAX_PIXELS)
     with pytest.raises(InputError, match="40x30 pixels"):
         media.load_image(tmp_path / "x.png", max_pixels=1000)
     assert media.load_image(tmp_path / "x.png", max_pixels=1200).shape == (30, 40, 3)

@@ -197,7 +197,7 @@ def test_mp4_encode_fails_mid_stream(cli, job, monkeypatch):
     out, work = root / "out.mp4", root / ".out.mp4.neuralpaint"
     argv = ["video", src, style, "-o", out, *FAST]
     fault = Fault(oserror(errno.ENOSPC), work)
-    real = media._pad_even
+    real = media.encode._pad_even
     count = {"n": 0}
 
     def pad_even(arr):
@@ -209,7 +209,7 @@ def test_mp4_encode_fails_mid_stream(cli, job, monkeypatch):
         return real(arr)
 
     with monkeypatch.context() as m:
-        m.setattr(media, "_pad_even", pad_even)
+        m.setattr(media.encode, "_pad_even", pad_even)
         r = cli(*argv)
     check_failed_run(r, fault, root, out, work, "out.mp4", "No space left on device")
     rerun_resumes(cli, argv, work, out, list(range(N)))

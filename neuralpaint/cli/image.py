@@ -155,12 +155,12 @@ _NOT_IDENTITY = ("device", "compile", "progress_every")
 
 
 def _identity(content: Path, styles: list[Path], options: dict[str, Any]) -> dict[str, Any]:
-    from .. import media
-    ident = {"content": media.file_identity(content), "styles": [media.file_identity(s) for s in styles],
+    from ..runstate import file_identity
+    ident = {"content": file_identity(content), "styles": [file_identity(s) for s in styles],
              "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(options.items())
                          if k not in _NOT_IDENTITY}}
     if options.get("init_image") is not None:
-        ident["init_image"] = media.file_identity(Path(options["init_image"]))
+        ident["init_image"] = file_identity(Path(options["init_image"]))
     return ident
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -49,14 +49,13 @@ import flows
 from .. import guard, media
 from ..device import autocast, is_oom, resolve_device
 from ..errors import InputError, OutOfMemoryError
-from ..events import StageEvent, emit
+from ..events import Callback, StageEvent, emit
 from ..settings import FAST_BLEND_AT, FastSettings
 from .checkpoint import load_checkpoint, network_from_checkpoint
 from .network import STRIDE, TransformNet, feature_size
 from .regularizers import warp
 
 ModelLike = Union[TransformNet, str, os.PathLike]
-Callback = Optional[Callable[[Any], None]]
 _DEFAULTS = FastSettings()
 #: How many frames ahead the flow worker may run (bounds the memory held by pending flows).
 _FLOW_AHEAD = 8

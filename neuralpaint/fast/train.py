@@ -31,7 +31,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ import torch
 from .. import media
 from ..device import configure_precision, effective_precision, is_oom, resolve_device
 from ..errors import (InputError, NonFiniteLossError, OutOfMemoryError, ResumeError, WeightsError)
-from ..events import Notice, StageEvent, emit
+from ..events import Callback, Notice, StageEvent, emit
 from ..objective import LossWeights, Objective, style_grams
 from ..settings import ModelSettings, RuntimeSettings, TrainSettings, as_dict
 from ..vgg import VGGFeatures, load_vgg, resolve_model
@@ -47,7 +47,6 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .network import TransformNet
 from .regularizers import compound_loss, noise_stability_loss
 
-Callback = Optional[Callable[[Any], None]]
 DataLike = Union[str, os.PathLike, Sequence[np.ndarray]]
 
 #: Largest long side kept in memory per training image / frame (relative to ``size``).

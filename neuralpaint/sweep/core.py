@@ -20,16 +20,15 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 from .. import atomic
 from ..errors import InputError
+from ..events import Callback
 from . import config, results
 from .config import Run, Sweep
 from .executors import Executor, make_executor
 from .runner import base_record, execute, now, read_record, write_record
-
-Callback = Optional[Callable[[Any], None]]
 
 
 @dataclass(frozen=True)

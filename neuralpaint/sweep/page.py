@@ -5,6 +5,7 @@ combination of the others; each cell shows the run's thumbnail (linked to its ou
 numbers, or the error of a failed run. The plots (matplotlib, Agg backend, one PNG per varied
 parameter in ``plots/``) show each metric against that parameter, one line per combination of
 the other parameters. All links are relative, so the folder can be copied or served as it is.
+The page is a :class:`neuralpaint.report.Page` (the one HTML builder); the sheet is its markup.
 """
 
 from __future__ import annotations
@@ -202,37 +203,38 @@ def write_page(out: Path, sweep: Sweep, records: Sequence[dict[str, Any]]) -> Pa
     n_done = sum(1 for r in records if r.get("status") == "done")
     n_failed = sum(1 for r in records if r.get("status") == "failed")
     fixed = ", ".join(f"{k}={_label(v)}" for k, v in sweep.fixed.items()) or "defaults"
-    plot_html = "".join(
-        f"<figure><img src='plots/{html.escape(p.name)}' alt='metrics vs {html.escape(name)}'>"
-        f"<figcaption>metrics vs {html.escape(name)}</figcaption></figure>" for name, p in plots)
-    no_plots = ("<p>No plots: no run finished (the errors are in the contact sheet above).</p>" if n_done == 0
-                else "<p>No varied parameter to plot.</p>")
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(sweep.title)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; }}
-table.sheet {{ border-collapse: collapse; }}
-.sheet td, .sheet th {{ border: 1px solid #ccc; padding: 6px; vertical-align: top; font-size: 12px; }}
-.sheet img {{ max-width: 192px; max-height: 192px; display: block; image-rendering: pixelated; }}
-td.failed {{ background: #fdd; max-width: 220px; }}
-.err {{ color: #900; font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; }}
-.v {{ overflow-wrap: anywhere; }}
-.v {{ color: #333; }} .n {{ color: #666; }} .id {{ color: #999; font-size: 10px; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; max-width: 100%; }}
-figure img {{ max-width: 100%; height: auto; }}
-</style></head><body>
-<h1>{html.escape(sweep.title)}</h1>
-<p>{len(records)} runs: {n_done} done, {n_failed} failed. Fixed options: {html.escape(fixed)}.
-Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>.</p>
-<h2>Contact sheet</h2>
-{contact_sheet(sweep, records)}
-<h2>Plots</h2>
-{plot_html or no_plots}
-</body></html>
+    from ..report import Page, esc  # the one HTML page builder (imported here: it loads media)
+
+    page = Page(out / "index.html", sweep.title, css=_CSS,
+                footer="Made by neuralpaint. Readable offline: the images are in runs/ and plots/ beside this file.")
+    page.markup(f"<p>{len(records)} runs: {n_done} done, {n_failed} failed. Fixed options: {esc(fixed)}.\n"
+                f'Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>.</p>')
+    page.heading("Contact sheet")
+    page.markup(contact_sheet(sweep, records))
+    page.heading("Plots")
+    for name, path in plots:
+        page.image(path, f"metrics vs {name}", caption=f"metrics vs {name}")
+    if not plots:
+        page.paragraph("No plots: no run finished (the errors are in the contact sheet above)." if n_done == 0
+                       else "No varied parameter to plot.")
+    return page.write()
+
+
+#: The contact sheet's rules, after the shared ones of :class:`neuralpaint.report.Page` (cells
+#: left-aligned and wrapping, unlike the Page's tables of numbers).
+_CSS = """
+body { font-family: sans-serif; margin: 1.5em; max-width: none; }
+table.sheet { border-collapse: collapse; }
+.sheet td, .sheet th { border: 1px solid #ccc; padding: 6px; vertical-align: top; font-size: 12px;
+  text-align: left; white-space: normal; }
+.sheet img { max-width: 192px; max-height: 192px; display: block; image-rendering: pixelated; }
+td.failed { background: #fdd; max-width: 220px; }
+.err { color: #900; font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
+.v { overflow-wrap: anywhere; }
+.v { color: #333; } .n { color: #666; } .id { color: #999; font-size: 10px; }
+figure { display: inline-block; margin: 0 1em 1em 0; max-width: 100%; }
+figure img { max-width: 100%; height: auto; }
 """
-    dest = out / "index.html"
-    atomic.write_text(dest, page)
-    return dest
 
 
 __all__ = ["write_page", "contact_sheet", "plot_parameter"]

@@ -13,6 +13,9 @@ Layout of ``WORK_DIR``::
 A frame counts as done for pass p when its record says ``passes_done > p`` *and* both its
 files exist. Every file is written atomically, so a run killed at any moment resumes cleanly:
 re-running the same command skips finished frames and gives the same result.
+
+A run is identified by its input's fingerprint (:func:`.identity.file_identity`) and the settings
+that change pixels; :func:`.identity.differences` names what changed.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import atomic
-from .errors import InputError, ResumeError
+from .. import atomic
+from ..errors import InputError, ResumeError
+from .identity import _is_int, _is_num, _json_default, differences
 
 MANIFEST = "manifest.json"
 FORMAT = "neuralpaint-run"
@@ -162,11 +166,8 @@ class RunFolder:
             where = old["input"].get("path", "?") if isinstance(old.get("input"), dict) else "?"
             raise ResumeError(f"work dir {str(self.path)!r} belongs to another clip "
                               f"({where!r}); use another --work-dir or --restart")
-        changed = [k for k in sorted(set(old.get("settings", {})) | set(self.identity.get("settings", {})))
-                   if old.get("settings", {}).get(k) != self.identity.get("settings", {}).get(k)]
-        for key in ("styles", "frames"):
-            if old.get(key) != self.identity.get(key):
-                changed.append(key)
+        changed = (differences(old.get("settings", {}), self.identity.get("settings", {}))
+                   + differences(old, self.identity, keys=("styles", "frames")))
         if changed:
             k = changed[0]
             before = old.get("settings", {}).get(k, old.get(k))
@@ -241,7 +242,7 @@ class RunFolder:
 
     def read_frame(self, t: int, shape: tuple[int, ...]) -> np.ndarray:
         """Frame t's finished PNG, validated against the run's frame ``shape`` (H, W, 3)."""
-        from . import media  # media imports torch; the run folder itself does not need it
+        from .. import media  # media imports torch; the run folder itself does not need it
 
         p = self.frame_path(t)
         try:
@@ -266,14 +267,6 @@ def finished_frames(path: Path) -> int:
         return 0
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _well_typed(r: FrameRecord) -> bool:
     """Every field of a record read from JSON has the type the frame loop expects."""
     return (_is_int(r.passes_done) and r.passes_done >= 0 and _is_int(r.iterations)
@@ -283,135 +276,3 @@ def _well_typed(r: FrameRecord) -> bool:
             and isinstance(r.history, list)
             and all(isinstance(h, list) and len(h) == 2 and all(_is_num(x) for x in h) for h in r.history)
             and isinstance(r.iterations_per_pass, list) and all(_is_int(i) for i in r.iterations_per_pass))
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, tuple):
-        return list(obj)
-    raise TypeError(type(obj))
-
-
-IMAGE_FORMAT = "neuralpaint-image-run"
-
-
-class ImageRun:
-    """The run folder of one image (``image``): what Ctrl-C saved, to continue from.
-
-    Layout: ``manifest.json`` (identity, scale and iterations done), ``state.npy`` (the float
-    iterate, HxWx3 float32, in the optimised space) and ``current.png`` (the result so far, also
-    what ``--save-every`` writes). A folder whose identity differs (another content, style or
-    pixel-changing setting) is not continued from.
-    """
-
-    def __init__(self, path: Path, identity: dict[str, Any]):
-        self.path = Path(path)
-        self.identity = identity
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.path / MANIFEST
-
-    @property
-    def state_path(self) -> Path:
-        return self.path / "state.npy"
-
-    @property
-    def current_path(self) -> Path:
-        return self.path / "current.png"
-
-    def load(self) -> Optional[tuple[int, int, np.ndarray]]:
-        """(scale, iterations, float HxWx3) saved by an interrupted run with this identity, else None."""
-        try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("format") != IMAGE_FORMAT:
-                return None
-            if data.get("identity") != json.loads(json.dumps(self.identity, default=_json_default)):
-                return None
-            scale, its = data.get("scale"), data.get("iterations")
-            if not (_is_int(scale) and _is_int(its)) or scale < 0 or its < 0:
-                return None
-            arr = np.load(self.state_path, allow_pickle=False)
-        except (OSError, ValueError, EOFError, UnicodeDecodeError):
-            return None
-        if arr.ndim != 3 or arr.shape[2] != 3 or not np.isfinite(arr).all():
-            return None
-        return int(scale), int(its), arr.astype(np.float32, copy=False)
-
-    def save(self, scale: int, iterations: int, raw: np.ndarray, image: np.ndarray) -> None:
-        """Write the state, the current image and the manifest (in that order, each atomic)."""
-        from . import media
-
-        self.path.mkdir(parents=True, exist_ok=True)
-        with atomic.atomic_path(self.state_path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(raw, dtype=np.float32))
-        media.save_image(self.current_path, image)
-        data = {"format": IMAGE_FORMAT, "version": VERSION, "identity": self.identity,
-                "scale": int(scale), "iterations": int(iterations), "complete": False}
-        atomic.write_text(self.manifest_path, json.dumps(data, indent=1, default=_json_default))
-
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def folder_size(path: Path) -> int:
-    """Bytes of the files under ``path`` (0 when it is gone)."""
-    total = 0
-    for p in Path(path).rglob("*"):
-        try:
-            if p.is_file() and not p.is_symlink():
-                total += p.stat().st_size
-        except OSError:
-            pass
-    return total
-
-
-def format_bytes(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n:.1f} GB"
-
-
-#: Run folders are named ``.NAME.neuralpaint`` beside their output.
-RUN_SUFFIX = ".neuralpaint"
-
-
-def find_run_folders(root: Path) -> list[tuple[Path, bool]]:
-    """Run folders under ``root`` (or ``root`` itself): (path, finished), sorted by path.
-
-    A run folder has a neuralpaint manifest; ``finished`` = a video run whose output was written
-    (``complete``). Folders without a readable manifest are not run folders and are never listed.
-    """
-    import os
-
-    def status(p: Path) -> Optional[bool]:
-        try:
-            data = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-        if not isinstance(data, dict) or data.get("format") not in (FORMAT, IMAGE_FORMAT):
-            return None
-        return data.get("complete") is True
-
-    root = Path(root)
-    found: list[tuple[Path, bool]] = []
-    st = status(root)
-    if st is not None:
-        return [(root, st)]
-    for folder, dirs, _files in os.walk(root):
-        keep = []
-        for name in sorted(dirs):
-            p = Path(folder) / name
-            st = status(p)
-            if st is not None:
-                found.append((p, st))  # a run folder: listed, not descended into
-            elif not name.startswith("."):  # other hidden folders (.git, .venv) are not searched
-                keep.append(name)
-        dirs[:] = keep
-    return sorted(found)
