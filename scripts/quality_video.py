@@ -84,9 +84,16 @@ def init_ratios(records: list[Any]) -> list[float]:
     """Loss at the init of frame t (the first evaluation) ÷ frame t−1's final loss."""
     out = []
     for prev, rec in zip(records, records[1:]):
-        if rec.history and prev.loss:
+        if rec.history and rec.history[0][0] == 1 and prev.loss:  # runs without it recorded: n/a
             out.append(rec.history[0][1] / prev.loss)
     return out
+
+
+def init_vs_naive(records: list[Any], naive: list[Any]) -> list[float]:
+    """Loss at the init of frame t ÷ the naive run's final loss of the same frame (how far ahead
+    of a per-frame render the init starts)."""
+    return [rec.history[0][1] / nv.loss for rec, nv in zip(records[1:], naive[1:])
+            if rec.history and rec.history[0][0] == 1 and nv.loss]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", default="small", help="comma list of: small (caps 30/60), default")
     ap.add_argument("--methods", default="naive,default,long-term")
     ap.add_argument("--fills", default="", help="extra rows: default method with these --init-fill values")
+    ap.add_argument("--temporal-weights", default="", help="extra rows: default method with these --temporal-weight values")
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=RUN_FOLDER",
                     help="also measure a run rendered elsewhere (e.g. by an older version) from its run "
                          "folder's frames and manifest; rows of the first budget")
@@ -121,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     for budget in args.budgets.split(","):
         configs = [(m, METHODS[m]) for m in args.methods.split(",") if m]
         configs += [(f"fill={f}", dict(init_fill=f)) for f in args.fills.split(",") if f]
+        configs += [(f"tw={w}", dict(temporal_weight=float(w))) for w in args.temporal_weights.split(",") if w]
         rendered: dict[str, tuple[list[np.ndarray], list[Any]]] = {}
         for name, opts in configs:
             frames, records, secs = run_one(frames_dir, args.style, args.out, f"{budget}-{name}",
@@ -138,9 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, (rep, records) in results.items():
             later = records[1:]
             ratios = init_ratios(records)
+            ahead = init_vs_naive(records, naive[1]) if naive else []
             row = {
                 "budget": budget, "method": name,
                 "init_loss_ratio_median": statistics.median(ratios) if ratios else None,
+                "init_vs_naive_final_median": statistics.median(ahead) if ahead else None,
                 "E1": rep.E[1], "E1_vs_naive": rep.E[1] / naive[0].E[1] if naive else None,
                 "disocc": rep.disoccluded_E[1],
                 "disocc_vs_naive": rep.disoccluded_E[1] / naive[0].disoccluded_E[1] if naive else None,
@@ -160,11 +171,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n# clip {args.clip.name}, {len(source)} frames, long side {args.size}, weights {args.weights}, "
           f"style {args.style.name}; source E_1 {source_E1:.3g}")
-    print("| budget | method | init loss ÷ prev final | E_1 | ÷ naive | disocc. err ÷ naive | "
+    print("| budget | method | init loss ÷ prev final | init loss ÷ naive final | E_1 | ÷ naive | disocc. err ÷ naive | "
           "unstylised last (naive) | sharpness last÷first | style 2..n ÷ naive | E_1 ÷ source | it/frame | s/frame |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['budget']} | {r['method']} | {f(r['init_loss_ratio_median'])} | {f(r['E1'])} | "
+        print(f"| {r['budget']} | {r['method']} | {f(r['init_loss_ratio_median'])} | "
+              f"{f(r['init_vs_naive_final_median'])} | {f(r['E1'])} | "
               f"{f(r['E1_vs_naive'], '.2f')} | {f(r['disocc_vs_naive'], '.2f')} | "
               f"{f(r['unstylised_last'], '.1%')} ({f(r['unstylised_last_naive'], '.1%')}) | "
               f"{f(r['sharpness_last'], '.2f')} | {f(r['style_vs_naive'], '.2f')} | {f(r['E1_vs_source'], '.2f')} | "
