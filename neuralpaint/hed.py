@@ -44,6 +44,7 @@ import torch
 from .atomic import write_bytes as atomic_write_bytes
 from .errors import WeightsError
 from .settings import IMAGENET_MEAN, IMAGENET_STD
+from .vgg import sha256_file
 
 #: What these features are called in every message, report and manifest.
 HED_LABEL = "VGG-16 (HED) features"
@@ -206,14 +207,6 @@ def border_rgb() -> tuple[float, float, float]:
     """The [0,1] RGB colour HED's preprocessing maps to 0: what its conv1_1 was padded with."""
     b, g, r = CAFFE_MEAN_BGR
     return (r / 255.0, g / 255.0, b / 255.0)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build(cache: Path, source: Optional[str | os.PathLike] = None) -> Path:

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", default="small", help="comma list of: small (caps 30/60), default")
     ap.add_argument("--methods", default="naive,default,long-term")
     ap.add_argument("--fills", default="", help="extra rows: default method with these --init-fill values")
-    ap.add_argument("--temporal-weights", default="", help="extra rows: default method with these --temporal-weight values")
+    ap.add_argument("--temporal-weights", default="",
+                    help="extra rows: default method with these --temporal-weight values")
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=RUN_FOLDER",
                     help="also measure a run rendered elsewhere (e.g. by an older version) from its run "
                          "folder's frames and manifest; rows of the first budget")
@@ -169,10 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     def f(v: Any, spec: str = ".3g") -> str:
         return "—" if v is None else format(v, spec)
 
-    print(f"\n# clip {args.clip.name}, {len(source)} frames, long side {args.size}, weights {args.weights}, "
+    print(f"\n# clip {args.clip.name}, {len(source)} frames, long side {args.size}, "
+          f"weights {args.weights}, "
           f"style {args.style.name}; source E_1 {source_E1:.3g}")
-    print("| budget | method | init loss ÷ prev final | init loss ÷ naive final | E_1 | ÷ naive | disocc. err ÷ naive | "
-          "unstylised last (naive) | sharpness last÷first | style 2..n ÷ naive | E_1 ÷ source | it/frame | s/frame |")
+    print("| budget | method | init loss ÷ prev final | init loss ÷ naive final | E_1 | ÷ naive | "
+          "disocc. err ÷ naive | unstylised last (naive) | sharpness last÷first | style 2..n ÷ naive | E_1 ÷ source | it/frame | s/frame |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['budget']} | {r['method']} | {f(r['init_loss_ratio_median'])} | "

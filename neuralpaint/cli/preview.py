@@ -175,14 +175,7 @@ class LivePreview:
             self.write()  # with each new image, so that the page never shows an older one
 
     def _where(self) -> str:
-        t = self.tracker
-        bits = []
-        if t.frames:
-            bits.append(f"frame {(t.frame or 0) + 1}/{t.frames}")
-            if t.passes > 1:
-                bits.append(f"pass {t.pass_index + 1}/{t.passes}")
-        if t.scales > 1:
-            bits.append(f"scale {t.scale + 1}/{t.scales}")
+        bits = self.tracker.where()
         return ", ".join(bits) + (", " if bits else "")
 
     def _new_curve(self, key: Any) -> None:

@@ -152,6 +152,17 @@ class ProgressTracker:
             parts.append(f"ETA {format_duration(eta)}")
         return "  ".join(parts)
 
+    def where(self) -> list[str]:
+        """Where a render is: ["frame i/n", "pass p/P", "scale s/S"], the parts that apply."""
+        bits = []
+        if self.frames:
+            bits.append(f"frame {(self.frame or 0) + 1}/{self.frames}")
+            if self.passes > 1:
+                bits.append(f"pass {self.pass_index + 1}/{self.passes}")
+        if self.scales > 1:
+            bits.append(f"scale {self.scale + 1}/{self.scales}")
+        return bits
+
 
 class ProgressRenderer:
     """Renders core events on stderr: rich bars on a terminal, plain lines elsewhere.
@@ -222,14 +233,7 @@ class ProgressRenderer:
                 err_console.print(f"[yellow]notice:[/] {message}", soft_wrap=True)
 
     def _where(self) -> str:
-        t = self.tracker
-        where = []
-        if t.frames:
-            where.append(f"frame {(t.frame or 0) + 1}/{t.frames}")
-            if t.passes > 1:
-                where.append(f"pass {t.pass_index + 1}/{t.passes}")
-        if t.scales > 1:
-            where.append(f"scale {t.scale + 1}/{t.scales}")
+        where = self.tracker.where()
         return (", ".join(where) + ": ") if where else ""
 
     # -- events ----------------------------------------------------------------------------
