@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
           f"weights {args.weights}, "
           f"style {args.style.name}; source E_1 {source_E1:.3g}")
     print("| budget | method | init loss ÷ prev final | init loss ÷ naive final | E_1 | ÷ naive | "
-          "disocc. err ÷ naive | unstylised last (naive) | sharpness last÷first | style 2..n ÷ naive | E_1 ÷ source | it/frame | s/frame |")
+          "disocc. err ÷ naive | unstylised last (naive) | sharpness last÷first | style 2..n ÷ naive | "
+          "E_1 ÷ source | it/frame | s/frame |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['budget']} | {r['method']} | {f(r['init_loss_ratio_median'])} | "
