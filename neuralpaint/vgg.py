@@ -99,6 +99,7 @@ class VGGFeatures(nn.Module):
         # conv1_1 pads with zeros in normalised space (the ImageNet mean colour). Weights trained
         # with another preprocessing (HED's Caffe mean) padded with *their* mean: ``border_rgb``
         # is that colour in [0,1] RGB, padded explicitly so the conversion stays exact.
+        self.border_rgb = border_rgb
         self.pad_first = border_rgb is not None
         fill = torch.tensor(border_rgb if border_rgb is not None else IMAGENET_MEAN)
         self.register_buffer("border", ((fill - torch.tensor(IMAGENET_MEAN)) /
@@ -112,6 +113,12 @@ class VGGFeatures(nn.Module):
         self.eval()
         if channels_last:
             self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in torch's stubs
+
+    def truncated(self, layers: Iterable[str]) -> "VGGFeatures":
+        """The same weights (shared, not copied) up to ``layers``, with the same input handling
+        (the first conv's border padding belongs to the weights: never build a second
+        VGGFeatures over these features without it)."""
+        return VGGFeatures(self.features, layers, channels_last=self.channels_last, border_rgb=self.border_rgb)
 
     @property
     def depth(self) -> int:

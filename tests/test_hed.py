@@ -208,3 +208,17 @@ def test_auto_builds_hed_on_first_use(tmp_path, cache, monkeypatch):
 def test_labels_never_pass_hed_off_as_imagenet():
     assert "ImageNet" not in vgg.weights_label("hed") and "HED" in vgg.weights_label("hed")
     assert vgg.weights_label("imagenet") == "ImageNet VGG-19"
+
+
+def test_a_truncated_copy_keeps_the_border_padding(tmp_path, cache):
+    # the fast path's content network shares the weights: it must pad the border the same way
+    h5 = tmp_path / "fake.weights.h5"
+    _write_fake_h5(h5, narrow=False)
+    hed.build(cache, h5)
+    net = vgg.load_vgg(ModelSettings(weights="hed"), ["relu1_2", "relu2_2"], channels_last=False)
+    x = torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        full = net(x)["relu2_2"]
+        part = net.truncated(["relu2_2"])(x)["relu2_2"]
+    assert part.shape == full.shape == (1, 128, 16, 24)
+    assert torch.equal(part, full)

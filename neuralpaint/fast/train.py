@@ -363,7 +363,7 @@ class LossNetwork:
                device: torch.device, channels_last: bool = True, precision: str = "fp32") -> "LossNetwork":
         vgg = load_vgg(model, [s.content_layer, *s.style_layers], device, channels_last=channels_last)
         #: shares ``vgg``'s modules, truncated at the content layer (the targets of each batch)
-        vgg_content = VGGFeatures(vgg.features, [s.content_layer], channels_last=channels_last)
+        vgg_content = vgg.truncated([s.content_layer])
         style_t = media.image_to_tensor(media.resize_long_side(style_img, s.style_size or s.size), device)
         targets = style_grams(vgg, [style_t], s.style_layers, precision=precision)
         return cls(Objective(vgg, LossWeights.of(s), targets, precision=precision, content_vgg=vgg_content),
