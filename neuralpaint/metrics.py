@@ -64,21 +64,30 @@ PairSource = Union[Mapping[tuple[int, int], np.ndarray], Callable[[int, int], np
 # input checks
 
 
+def check_int_list(values: Sequence[int], option: str, *, minimum: int, maximum: Optional[int],
+                   what: str, example: str) -> tuple[int, ...]:
+    """Distinct integers in [minimum, maximum] (order kept), or one :class:`InputError` that names
+    ``option`` and the values. ``what``: the plural noun ("frame offsets"), ``example``: "1,2,4"."""
+    try:
+        items = tuple(values)
+    except TypeError:
+        raise InputError(f"{option} must be a list of {what}, got {values!r}") from None
+    if not items:
+        raise InputError(f"{option} must list at least one of its {what}, e.g. {example}")
+    text = ",".join(map(str, items))
+    for k in items:
+        if (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < minimum
+                or (maximum is not None and k > maximum)):
+            raise InputError(f"{option} must be {what}, got {k!r} in {text}")
+    if len(set(items)) != len(items):
+        raise InputError(f"{option} must not repeat a value, got {text}")
+    return tuple(int(k) for k in items)
+
+
 def check_offsets(offsets: Sequence[int], option: str = "offsets") -> tuple[int, ...]:
     """Positive, distinct integers (order kept). Raises :class:`InputError` naming the values."""
-    try:
-        values = tuple(offsets)
-    except TypeError:
-        raise InputError(f"{option} must be a list of frame offsets, got {offsets!r}") from None
-    if not values:
-        raise InputError(f"{option} must list at least one frame offset, e.g. 1,2,4")
-    text = ",".join(map(str, values))
-    for k in values:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"{option} must be positive frame offsets, got {k!r} in {text}")
-    if len(set(values)) != len(values):
-        raise InputError(f"{option} must not repeat an offset, got {text}")
-    return tuple(int(k) for k in values)
+    return check_int_list(offsets, option, minimum=1, maximum=None, what="positive frame offsets",
+                          example="1,2,4")
 
 
 def as_float(frame: np.ndarray, name: str = "frame") -> np.ndarray:

@@ -62,7 +62,8 @@ import flows
 from .color import _KB, _KR
 from .errors import InputError
 from .events import Callback, StageEvent, emit
-from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, as_float, check_offsets
+from .metrics import (OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, as_float, check_int_list,
+                      check_offsets)
 
 #: δ of the unstylised share, in 0..255 units; the first is the headline.
 UNSTYLISED_DELTAS: tuple[int, ...] = (25, 10)
@@ -83,18 +84,7 @@ _LUMA = np.array([_KR, 1.0 - _KR - _KB, _KB], np.float32)
 
 def check_deltas(deltas: Sequence[int], option: str = "deltas") -> tuple[int, ...]:
     """δ values of the unstylised share: distinct integers in 0..255 (order kept)."""
-    try:
-        values = tuple(deltas)
-    except TypeError:
-        raise InputError(f"{option} must be a list of integers in 0..255, got {deltas!r}") from None
-    if not values:
-        raise InputError(f"{option} must list at least one value, e.g. 25,10")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= 255:
-            raise InputError(f"{option} must be integers in 0..255, got {v!r} in {values!r}")
-    if len(set(values)) != len(values):
-        raise InputError(f"{option} must not repeat a value, got {values!r}")
-    return tuple(int(v) for v in values)
+    return check_int_list(deltas, option, minimum=0, maximum=255, what="integers in 0..255", example="25,10")
 
 
 def unstylised_share(output: np.ndarray, source: np.ndarray, delta: int = UNSTYLISED_DELTAS[0]) -> float:
