@@ -294,6 +294,19 @@ def pair_error(stylized_t: np.ndarray, stylized_prev: np.ndarray, backward: np.n
     return float(np.einsum("ij,ij->", diff, diff, dtype=np.float64) / (3.0 * count))
 
 
+def check_version(name: str, frames: Sequence[Frame], sf: SourceFlows) -> list[Frame]:
+    """The frames of one output version as a list, checked against the source's frame count and
+    size (an :class:`InputError` naming the version and the frame otherwise)."""
+    frames = list(frames)
+    if len(frames) != sf.n_frames:
+        raise InputError(f"{name} has {len(frames)} frames, the source {sf.n_frames}; they must match")
+    for i, f in enumerate(frames):
+        if f is not None and tuple(np.shape(f)[:2]) != sf.size:
+            raise InputError(f"frame {i + 1} of {name} is {np.shape(f)[1]}x{np.shape(f)[0]}, "
+                             f"the source {sf.size[1]}x{sf.size[0]}; resize one to the other")
+    return frames
+
+
 def warping_errors(versions: Mapping[str, Sequence[Frame]], source: Union[SourceFlows, Sequence[np.ndarray]],
                    offsets: Sequence[int] = OFFSETS, *, method: str = "dis",
                    callback: Callback = None) -> dict[str, WarpingError]:
@@ -308,16 +321,7 @@ def warping_errors(versions: Mapping[str, Sequence[Frame]], source: Union[Source
     offsets = check_offsets(offsets)
     sf = source if isinstance(source, SourceFlows) else SourceFlows.estimated(source, method)
     n = sf.n_frames
-    checked: dict[str, list[Frame]] = {}
-    for name, frames in versions.items():
-        frames = list(frames)
-        if len(frames) != n:
-            raise InputError(f"{name} has {len(frames)} frames, the source {n}; they must match")
-        for i, f in enumerate(frames):
-            if f is not None and tuple(np.shape(f)[:2]) != sf.size:
-                raise InputError(f"frame {i + 1} of {name} is {np.shape(f)[1]}x{np.shape(f)[0]}, "
-                                 f"the source {sf.size[1]}x{sf.size[0]}; resize one to the other")
-        checked[name] = frames
+    checked = {name: check_version(name, frames, sf) for name, frames in versions.items()}
     pairs = [(t, k) for t in range(n) for k in offsets if k <= t]
     per: dict[str, dict[int, list[Optional[float]]]] = {
         name: {k: [None] * n for k in offsets if k < n} for name in checked}

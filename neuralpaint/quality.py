@@ -63,7 +63,7 @@ from .color import _KB, _KR
 from .errors import InputError
 from .events import Callback, StageEvent, emit
 from .metrics import (OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, as_float, check_int_list,
-                      check_offsets)
+                      check_offsets, check_version)
 
 #: δ of the unstylised share, in 0..255 units; the first is the headline.
 UNSTYLISED_DELTAS: tuple[int, ...] = (25, 10)
@@ -307,18 +307,9 @@ def quality_reports(versions: Mapping[str, Sequence[Frame]], source_frames: Sequ
     n = sf.n_frames
     if len(src) != n:
         raise InputError(f"the source has {len(src)} frames, its flows {n}; they must match")
-    checked: dict[str, list[Frame]] = {}
-    for name, frames in versions.items():
-        if name == SOURCE:
-            raise InputError(f"{SOURCE!r} names the source frames; call the output something else")
-        frames = list(frames)
-        if len(frames) != n:
-            raise InputError(f"{name} has {len(frames)} frames, the source {n}; they must match")
-        for i, f in enumerate(frames):
-            if f is not None and tuple(np.shape(f)[:2]) != sf.size:
-                raise InputError(f"frame {i + 1} of {name} is {np.shape(f)[1]}x{np.shape(f)[0]}, "
-                                 f"the source {sf.size[1]}x{sf.size[0]}; resize one to the other")
-        checked[name] = frames
+    if SOURCE in versions:
+        raise InputError(f"{SOURCE!r} names the source frames; call the output something else")
+    checked = {name: check_version(name, frames, sf) for name, frames in versions.items()}
     everything: dict[str, list[Frame]] = {**checked, SOURCE: list(src)}
 
     # temporal measures: one flow lookup and one warp per (t, k, version)
