@@ -95,7 +95,8 @@ def unseen_regions(covered: np.ndarray, *, below: float = FILL_BELOW, margin: in
             for b in range(a + 1, len(boxes)):
                 A, B = boxes[a], boxes[b]
                 if A[0] < B[1] and B[0] < A[1] and A[2] < B[3] and B[2] < A[3]:
-                    boxes[a] = _grow((min(A[0], B[0]), max(A[1], B[1]), min(A[2], B[2]), max(A[3], B[3])), h, w, min_side)
+                    union = (min(A[0], B[0]), max(A[1], B[1]), min(A[2], B[2]), max(A[3], B[3]))
+                    boxes[a] = _grow(union, h, w, min_side)
                     del boxes[b]
                     merged = True
                     break

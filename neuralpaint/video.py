@@ -49,7 +49,8 @@ from .vgg import resolve_model
 
 
 # Settings that do not change the pixels and may differ between a run and its resumption.
-_NOT_IDENTITY = {"device", "progress_every", "compile", "audio", "upscale",  # upscale: the frame size is in the identity
+# (upscale: the frame size is in the identity anyway)
+_NOT_IDENTITY = {"device", "progress_every", "compile", "audio", "upscale",
                  "crf", "fps"}  # encoding only: a re-run re-encodes the finished frames
 
 
@@ -359,10 +360,9 @@ def _render(run: RunFolder, frames: Sequence[np.ndarray], stylizer: Stylizer, so
             w0 = source.wait_seconds
             c_t = content(t)
             target_t = optimised_space(c_t)
-            prev = t - d
             warps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-            def warped_from(s: int) -> tuple[np.ndarray, np.ndarray]:
+            def warped_from(s: int, t: int = t, warps: dict = warps) -> tuple[np.ndarray, np.ndarray]:
                 # the init and the temporal term both need frame t−1 warped: warp it once
                 if s not in warps:
                     warps[s] = source.warp_into(t, s, raw(s))

@@ -84,7 +84,8 @@ def test_temporal_targets_combine_closest_first():
 
 
 def test_photometric_gate_is_one_below_low_and_zero_above_high():
-    err = np.array([[0.0, temporal.PHOTO_LOW, (temporal.PHOTO_LOW + temporal.PHOTO_HIGH) / 2, temporal.PHOTO_HIGH, 1.0]],
+    low, high = temporal.PHOTO_LOW, temporal.PHOTO_HIGH
+    err = np.array([[0.0, low, (low + high) / 2, high, 1.0]],
                    np.float32)
     np.testing.assert_allclose(temporal.photometric_gate(err), [[1, 1, 0.5, 0, 0]], atol=1e-6)
 
