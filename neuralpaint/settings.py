@@ -515,7 +515,21 @@ class TrainSettings:
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
     #: Long side of the style image for its Gram targets; ``None`` = ``size``.
     style_size: int | None = None
+    #: Style layers' terms / their target Gram's mean square, content / the style's (fast.train.normalized_weights).
+    normalize_losses: bool = True
     seed: int = 0
+    #: Train the coherent online network (Chen et al. 2017: a mask network between encoder and decoder) on frame pairs.
+    coherent: bool = False
+    #: Coherent: weight of Chen et al.'s temporal loss, mean over pixels of v·(O_t − W(O_{t−1}))² on [0,1] images.
+    temporal_weight: float = 1e3
+    #: Coherent: weight of the mask network's cross-entropy against the ground-truth reuse mask of synthetic pairs.
+    mask_weight: float = 1.0
+    #: Coherent: synthetic clips (exact flow and occlusion, flows.synthetic) mixed into the frame pairs.
+    synthetic_clips: int = 4
+    #: Coherent: optical-flow method of the training pairs (the online mode uses FastSettings.flow).
+    flow: str = "dis"
+    #: Coherent: keep the --base model's stylisation network fixed, train the mask network (Chen et al.'s 2nd stage).
+    freeze_base: bool = True
     #: Write the checkpoint (the output model file) every this many steps, and at the end.
     checkpoint_every: int = 500
     #: Save a stylised sample image beside the checkpoint every this many steps (0 = never).
@@ -542,6 +556,10 @@ class TrainSettings:
         _int("seed", self.seed, minimum=0, maximum=MAX_SEED)
         _int("checkpoint-every", self.checkpoint_every, minimum=1)
         _int("sample-every", self.sample_every, minimum=0)
+        _finite("temporal-weight", self.temporal_weight, nonneg=True)
+        _finite("mask-weight", self.mask_weight, nonneg=True)
+        _int("synthetic-clips", self.synthetic_clips, minimum=0)
+        _choice("flow method", self.flow, FLOW_METHODS)
 
     #: Fields that do not change what is trained (may differ when a run is resumed).
     RESUMABLE_CHANGES = ("steps", "checkpoint_every", "sample_every")

@@ -73,6 +73,11 @@ def train_command(
     seed: Annotated[int, typer.Option("--seed")] = d(T, "seed"),
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Write the model file every N steps.")] = d(T, "checkpoint_every"),
     sample_every: Annotated[int, typer.Option("--sample-every", help="Save <model>_sample.png every N steps (0 = never).")] = d(T, "sample_every"),
+    coherent: Annotated[bool, typer.Option("--coherent", help="Train the coherent online network (Chen et al. 2017) on --data's consecutive frames, from the per-frame model --base.")] = d(T, "coherent"),
+    base: Annotated[Optional[Path], typer.Option("--base", help="With --coherent: the per-frame model whose stylisation network is kept.")] = None,
+    temporal_weight: Annotated[float, typer.Option("--temporal-weight", help="With --coherent: weight of the temporal loss.")] = d(T, "temporal_weight"),
+    mask_weight: Annotated[float, typer.Option("--mask-weight", help="With --coherent: weight of the mask supervision (synthetic pairs).")] = d(T, "mask_weight"),
+    synthetic_clips: Annotated[int, typer.Option("--synthetic-clips", help="With --coherent: synthetic clips with exact flow mixed in.")] = d(T, "synthetic_clips"),
     restart: Annotated[bool, typer.Option("--restart", help="Start over even if the model file exists.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -87,16 +92,24 @@ def train_command(
     options = {"steps": steps, "size": size, "batch": batch, "lr": lr, "content_weight": content_weight,
                "style_weight": style_weight, "tv_weight": tv_weight, "noise_weight": noise_weight,
                "compound_weight": compound_weight, "style_size": style_size, "seed": seed,
-               "checkpoint_every": checkpoint_every, "sample_every": sample_every}
+               "checkpoint_every": checkpoint_every, "sample_every": sample_every, "coherent": coherent,
+               "temporal_weight": temporal_weight, "mask_weight": mask_weight, "synthetic_clips": synthetic_clips}
+    if base is not None and not coherent:
+        raise InputError("--base is for --coherent training")
     train_s = build(T, options)
     model_s = build(M, {"weights": weights, "pooling": pooling})
     runtime_s = build(R, {"device": device, "precision": precision})
+    from ..fast.coherent_train import train_coherent
     from ..fast.train import train
 
-    with guard.reading((style, "style image"), (data, "training data"), (weights, "weights file")), \
-            TrainProgress(quiet=quiet) as progress:
-        res = train(style, data, output, train_s, callback=progress, resume=not restart,
-                    model=model_s, runtime=runtime_s)
+    with guard.reading((style, "style image"), (data, "training data"), (weights, "weights file"),
+                       (base, "base model")), TrainProgress(quiet=quiet) as progress:
+        if coherent:
+            res = train_coherent(style, data, output, train_s, callback=progress, resume=not restart, base=base,
+                                 model=model_s, runtime=runtime_s)
+        else:
+            res = train(style, data, output, train_s, callback=progress, resume=not restart,
+                        model=model_s, runtime=runtime_s)
     if res.start_step >= res.step:
         done(f"{res.path}  (already trained: {res.step} steps)")
         return

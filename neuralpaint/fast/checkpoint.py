@@ -9,6 +9,8 @@
       "optimizer": {...} | None,         # Adam's state, for resuming (None in exported models)
       "residual_blocks": 5,
       "style": {"name": str, "sha256": str} | None,
+      "mask_state_dict": {name: tensor},  # only in a coherent model (neuralpaint train --coherent):
+                                         # the mask network of .coherent.MaskNet
     }
 
 The same file is the training checkpoint and the finished model. Writes are atomic (temp file
@@ -29,6 +31,7 @@ import torch
 from ..atomic import atomic_path
 from ..vgg import safe_load
 from ..errors import WeightsError
+from .coherent import CoherentNet, MaskNet
 from .network import TransformNet
 
 FORMAT = "neuralpaint-fast"
@@ -38,9 +41,10 @@ REQUIRED_KEYS = ("format", "version", "settings", "state_dict", "step")
 
 def save_checkpoint(path: str | os.PathLike, net: TransformNet, settings: Mapping[str, Any], step: int,
                     optimizer: Optional[torch.optim.Optimizer] = None,
-                    style: Optional[Mapping[str, str]] = None) -> Path:
-    """Write ``net`` (+ Adam state when given) to ``path`` atomically; returns the path."""
-    state = {k: v.detach().to("cpu").clone() for k, v in net.state_dict().items()}
+                    style: Optional[Mapping[str, str]] = None, mask: Optional[MaskNet] = None) -> Path:
+    """Write ``net`` (+ Adam state when given, + the mask network of a coherent model) to
+    ``path`` atomically; returns the path."""
+    state = _cpu_state(net)
     blob = {
         "format": FORMAT,
         "version": VERSION,
@@ -51,6 +55,8 @@ def save_checkpoint(path: str | os.PathLike, net: TransformNet, settings: Mappin
         "residual_blocks": _residual_blocks(net),
         "style": dict(style) if style is not None else None,
     }
+    if mask is not None:
+        blob["mask_state_dict"] = _cpu_state(mask)
     dest = Path(path)
     with atomic_path(dest) as tmp:
         torch.save(blob, tmp)
@@ -86,7 +92,24 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if isinstance(blocks, bool) or not isinstance(blocks, int) or not 0 <= blocks <= 64:
         raise WeightsError(f"fast model {name}: bad 'residual_blocks' {blocks!r}")
     check_state_dict(TransformNet(blocks).state_dict(), state, name)
+    if "mask_state_dict" in obj:
+        mask = obj["mask_state_dict"]
+        if not isinstance(mask, Mapping) or not all(isinstance(v, torch.Tensor) for v in mask.values()):
+            raise WeightsError(f"fast model {name}: 'mask_state_dict' is not a dict of tensors")
+        check_state_dict(MaskNet().state_dict(), mask, name)
     return dict(obj)
+
+
+def is_coherent(ckpt: Mapping[str, Any]) -> bool:
+    """A coherent online model (it carries a mask network)."""
+    return "mask_state_dict" in ckpt
+
+
+def coherent_from_checkpoint(ckpt: Mapping[str, Any], device: torch.device | str = "cpu") -> CoherentNet:
+    """The CoherentNet of a coherent checkpoint, in eval mode, on ``device``."""
+    model = CoherentNet(net=network_from_checkpoint(ckpt, "cpu"))
+    model.mask.load_state_dict(dict(ckpt["mask_state_dict"]))
+    return model.eval().to(device)
 
 
 def check_state_dict(expected: Mapping[str, torch.Tensor], state: Mapping[str, Any], name: str) -> None:
@@ -112,6 +135,10 @@ def network_from_checkpoint(ckpt: Mapping[str, Any], device: torch.device | str 
     net = TransformNet(int(ckpt.get("residual_blocks", 5)))
     net.load_state_dict({k: v.to(net.state_dict()[k].dtype) for k, v in ckpt["state_dict"].items()})
     return net.eval().to(device)
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").clone() for k, v in module.state_dict().items()}
 
 
 def _residual_blocks(net: TransformNet) -> int:

@@ -248,8 +248,18 @@ def stylize_video_frames(model: ModelLike, frames: Sequence[np.ndarray], blend: 
                          blend_at: str = _DEFAULTS.blend_at, method: str = _DEFAULTS.flow,
                          strength: float = _DEFAULTS.blend_strength, batch: int = _DEFAULTS.batch,
                          device: Union[str, torch.device, None] = None, callback: Callback = None,
-                         precision: str = "fp32") -> list[np.ndarray]:
-    """Frames of a clip -> stylised frames: per frame, or with ``--fast-blend`` when ``blend``."""
+                         precision: str = "fp32", mask_dir: Union[str, os.PathLike, None] = None
+                         ) -> list[np.ndarray]:
+    """Frames of a clip -> stylised frames: per frame, or with ``--fast-blend`` when ``blend``;
+    online (:mod:`.online`, masks written to ``mask_dir`` when given) for a coherent model."""
+    from .online import is_coherent_model, stylize_clip_online
+    if is_coherent_model(model):
+        if blend:
+            raise InputError("--fast-blend is for per-frame models; a coherent model composes the previous "
+                             "frame itself (drop --fast-blend)")
+        assert not isinstance(model, TransformNet)
+        return stylize_clip_online(model, frames, method=method, device=device, callback=callback,
+                                   mask_dir=mask_dir)[0]
     if blend:
         return stylize_clip_blend(model, frames, method=method, blend_at=blend_at, strength=strength,
                                   batch=batch, device=device, callback=callback, precision=precision)
@@ -285,15 +295,18 @@ def stylize_video_file(model: ModelLike, source: Union[str, os.PathLike], output
                        crf: Optional[int] = None, fps: Any = None) -> Path:
     """Read a clip, stylise it (``settings.blend`` for ``--fast-blend``), write it with the
     source's timing (GIF durations, fps, audio; ``fps``/``crf`` as :func:`media.write_clip`).
-    Returns the output path."""
+    A coherent model runs online and writes its masks to ``<run folder>/masks/`` (the run folder
+    a video render of ``output`` would use). Returns the output path."""
     s = settings if settings is not None else FastSettings()
+    from ..video import default_work_dir
+    mask_dir = default_work_dir(Path(output)) / "masks"
     with guard.reading((source, "input"), (None if isinstance(model, TransformNet) else model, "fast model")):
         clip = media.read_clip(source, size=size, start=start, end=end)
         media.check_encoding(output, crf=crf, fps=fps, source=clip, audio=audio)
         guard.check_writes((p, "-o") for p in media.planned_files(output, len(clip.frames), clip.first))
         frames = stylize_video_frames(model, clip.frames, blend=s.blend, blend_at=s.blend_at, method=s.flow,
                                       strength=s.blend_strength, batch=s.batch, device=device,
-                                      callback=callback)
+                                      callback=callback, mask_dir=mask_dir)
         return media.write_clip(output, frames, clip, audio=audio, crf=crf, fps=fps)
 
 
