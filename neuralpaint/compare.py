@@ -13,6 +13,10 @@ fast          the feed-forward network (Johnson et al.), per frame; trained on t
               own frames for ``fast_steps`` steps (default :data:`FAST_STEPS`) unless a
               model file is given
 fast-blend    the same network with the flow-guided composition (``video --fast-blend``)
+coherent      the coherent online network (``train --coherent``, Chen et al. 2017) given as
+              ``coherent_model``; its learned masks go to ``DIR/coherent/masks/``. Without a
+              ``fast_model``, fast and fast-blend then use its own stylisation network, so the
+              three fast rows differ only in how the previous frame is used
 ============  =========================================================================
 
 Layout of the output folder ``DIR`` (re-running the same command resumes every method)::
@@ -63,18 +67,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from . import atomic, guard, media, report, settings
+from . import atomic, guard, media, settings
 from .errors import InputError
 from .events import Callback, StageEvent, emit
-from .metrics import OFFSETS, FrameLosses, LossMeter, SourceFlows, WarpingError, check_offsets
-from .quality import UNSTYLISED_DELTAS, QualityReport, quality_reports
-from .runstate import FrameRecord, frame_name
+from .metrics import OFFSETS, LossMeter, SourceFlows, check_offsets
+from .quality import UNSTYLISED_DELTAS, quality_reports
+from .runstate import frame_name
 from .settings import ImageSettings, ModelSettings, RuntimeSettings, VideoSettings
 from .vgg import resolve_model
 
@@ -86,12 +89,6 @@ from .settings import COMPARE_PASSES  # noqa: E402,F401
 from .settings import COMPARE_TABLE_OFFSETS as TABLE_OFFSETS  # noqa: E402
 #: Crops per training step of that network.
 FAST_BATCH = 2
-#: Columns of the measures beside E_k: at k = 1, the unstylised share at the first δ of
-#: :data:`neuralpaint.quality.UNSTYLISED_DELTAS`, both for the last frame.
-QUALITY_COLUMNS = ["E_1_vs_source", "disoccluded_E_1", "unstylised_last", "sharpness_last", "style_drift_mean"]
-COLUMNS = ["method", "seconds_per_frame", "E_1", "E_4", "E_16", "style_loss", "content_loss", *QUALITY_COLUMNS]
-FORMAT = "neuralpaint-compare"
-VERSION = 1
 
 _PER_METHOD = ("temporal_init", "short_term", "long_term", "passes")
 
@@ -136,127 +133,8 @@ def _output_target(input_path: Path, method_dir: Path) -> str:
     return os.fspath(method_dir / f"{input_path.stem}{'.gif' if input_path.suffix.lower() == '.gif' else '.mp4'}")
 
 
-# ---------------------------------------------------------------------------------------------
-# results
-
-
-@dataclass
-class MethodResult:
-    name: str
-    frames: list[np.ndarray] = field(repr=False)
-    seconds: float  #: total seconds of the method (see the module docstring), not counting training
-    iterations: int
-    output: Optional[Path]
-    work_dir: Optional[Path]
-    options: dict[str, Any]
-    records: list[FrameRecord] = field(default_factory=list, repr=False)
-    train_seconds: Optional[float] = None
-    warping: Optional[WarpingError] = None
-    losses: Optional[FrameLosses] = None
-    quality: Optional[QualityReport] = None
-
-    @property
-    def seconds_per_frame(self) -> float:
-        return self.seconds / max(1, len(self.frames))
-
-    def row(self) -> dict[str, Any]:
-        e = self.warping.E if self.warping is not None else {}
-        return {"method": self.name, "seconds_per_frame": self.seconds_per_frame,
-                **{f"E_{k}": e.get(k) for k in TABLE_OFFSETS},
-                "style_loss": self.losses.style if self.losses else None,
-                "content_loss": self.losses.content if self.losses else None,
-                **quality_row(self.quality)}
-
-    def to_json(self, base: Path) -> dict[str, Any]:
-        w = self.warping.to_json() if self.warping is not None else {"E": {}, "per_frame": {}}
-        return {
-            "seconds_per_frame": self.seconds_per_frame, "seconds": self.seconds,
-            "iterations": self.iterations, "train_seconds": self.train_seconds,
-            "E": w["E"], "per_frame": w["per_frame"],
-            "style_loss": self.losses.style if self.losses else None,
-            "content_loss": self.losses.content if self.losses else None,
-            "output": _rel(self.output, base), "work_dir": _rel(self.work_dir, base),
-            "options": self.options, "records": [dict(r.__dict__) for r in self.records],
-            "quality": _quality_json(self.quality),
-        }
-
-
-def quality_row(q: Optional[QualityReport]) -> dict[str, Any]:
-    """The :data:`QUALITY_COLUMNS` of one method (None where not measured)."""
-    if q is None:
-        return dict.fromkeys(QUALITY_COLUMNS)
-    return {"E_1_vs_source": q.ratio(1), "disoccluded_E_1": q.disoccluded_E.get(1),
-            "unstylised_last": q.unstylised_last(q.deltas[0]), "sharpness_last": q.sharpness_last,
-            "style_drift_mean": q.style_drift_mean}
-
-
-def _quality_json(q: Optional[QualityReport]) -> Optional[dict[str, Any]]:
-    if q is None:
-        return None
-    data = q.to_json()
-    for key in ("E", "per_frame", "frames", "source"):  # beside it in the method / at the top
-        data.pop(key, None)
-    return data
-
-
-@dataclass
-class CompareResult:
-    out_dir: Path
-    input: Path
-    style: Path
-    source_frames: list[np.ndarray] = field(repr=False)
-    methods: dict[str, MethodResult]
-    settings: dict[str, Any]
-    eval_flow: str
-    eval_offsets: tuple[int, ...]
-    json_path: Optional[Path] = None
-    report_path: Optional[Path] = None
-
-    @property
-    def frames(self) -> int:
-        return len(self.source_frames)
-
-    def source_json(self) -> Optional[dict[str, Any]]:
-        """The source clip's own E_k (the same for every method)."""
-        q = next((m.quality for m in self.methods.values() if m.quality is not None), None)
-        return None if q is None else {k: v for k, v in q.source_warping.to_json().items() if k != "frames"}
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [m.row() for m in self.methods.values()]
-
-    def to_json(self) -> dict[str, Any]:
-        h, w = self.source_frames[0].shape[:2]
-        return {
-            "format": FORMAT, "version": VERSION, "input": str(self.input), "style": str(self.style),
-            "frames": self.frames, "size": [int(h), int(w)], "settings": self.settings,
-            "eval": {"flow": self.eval_flow, "offsets": list(self.eval_offsets)},
-            "columns": list(COLUMNS), "table": [_clean(r) for r in self.rows()],
-            "source": self.source_json(),
-            "methods": {n: m.to_json(self.out_dir) for n, m in self.methods.items()},
-        }
-
-
-def _rel(p: Optional[Path], base: Path) -> Optional[str]:
-    if p is None:
-        return None
-    try:
-        return Path(os.path.relpath(p, base)).as_posix() + ("/" if str(p).endswith("/") else "")
-    except ValueError:  # another drive (Windows)
-        return str(p)
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+from .compare_results import (COLUMNS, FORMAT, QUALITY_COLUMNS, VERSION, CompareResult,  # noqa: E402,F401
+                              MethodResult, _clean, quality_row)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,12 +198,14 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _run_fast(name: str, input_path: Path, model: Union[Path, Any], clip: media.Clip, method_dir: Path,
               video_s: VideoSettings, device: Any, train_seconds: Optional[float],
               callback: Callback) -> MethodResult:
-    from .fast.infer import stylize_video_frames
+    from .fast.infer import load_model, stylize_video_frames
 
     blend = name == "fast-blend"
     emit(callback, StageEvent(name, 0, len(clip.frames)))
     t0 = time.perf_counter()
-    frames = stylize_video_frames(model, clip.frames, blend=blend, method=video_s.flow, device=device,
+    # loaded as the per-frame network even from a coherent model's file (whose path alone would run online)
+    net = load_model(model, device) if isinstance(model, (str, os.PathLike)) else model
+    frames = stylize_video_frames(net, clip.frames, blend=blend, method=video_s.flow, device=device,
                                   callback=callback)
     seconds = time.perf_counter() - t0
     target = _output_target(input_path, method_dir)
@@ -334,8 +214,37 @@ def _run_fast(name: str, input_path: Path, model: Union[Path, Any], clip: media.
                         options={"blend": blend}, train_seconds=train_seconds)
 
 
+def _run_coherent(input_path: Path, model: Path, clip: media.Clip, method_dir: Path, video_s: VideoSettings,
+                  device: Any, callback: Callback) -> MethodResult:
+    from .fast.online import stylize_clip_online
+
+    emit(callback, StageEvent("coherent", 0, len(clip.frames)))
+    t0 = time.perf_counter()
+    frames, _ = stylize_clip_online(model, clip.frames, method=video_s.flow, device=device, callback=callback,
+                                    mask_dir=method_dir / "masks")
+    seconds = time.perf_counter() - t0
+    out = Path(media.write_clip(_output_target(input_path, method_dir), frames, clip, audio=video_s.audio))
+    return MethodResult(name="coherent", frames=frames, seconds=seconds, iterations=0, output=out, work_dir=None,
+                        options={"online": True, "masks": "masks/"})
+
+
+def _check_coherent_model(path: Optional[Path], needed: bool) -> None:
+    from .fast.checkpoint import is_coherent, load_checkpoint
+
+    if path is None:
+        if needed:
+            raise InputError("method coherent needs --coherent-model (a model of `neuralpaint train --coherent`)")
+        return
+    if not path.is_file():
+        raise InputError(f"coherent model {str(path)!r} does not exist")
+    if not is_coherent(load_checkpoint(path)):
+        raise InputError(f"{str(path)!r} is a per-frame model; --coherent-model needs one of "
+                         f"`neuralpaint train --coherent`")
+
+
 def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_dir: Union[str, Path, None] = None,
             *, methods: Union[str, Sequence[str]] = DEFAULT_METHODS, fast_model: Union[str, Path, None] = None,
+            coherent_model: Union[str, Path, None] = None,
             fast_steps: int = FAST_STEPS, eval_offsets: Sequence[int] = OFFSETS, eval_flow: Optional[str] = None,
             restart: bool = False, write_report: bool = True, callback: Callback = None,
             **options: Any) -> CompareResult:
@@ -343,16 +252,18 @@ def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_d
     the settings classes, e.g. ``size=64, iters=20, weights="random"``; ``passes`` is the number
     of passes of ``multipass``), measure them and write ``compare.json`` and ``report.html``
     into ``out_dir`` (default ``<input>_compare`` beside the input)."""
-    roles = [(input, "input"), (style, "style image"), (fast_model, "fast model"),
+    roles = [(input, "input"), (style, "style image"), (fast_model, "fast model"), (coherent_model, "coherent model"),
              (options.get("weights"), "weights file")]
     with guard.reading(*roles):
-        return _compare(input, style, out_dir, methods=methods, fast_model=fast_model, fast_steps=fast_steps,
+        return _compare(input, style, out_dir, methods=methods, fast_model=fast_model, coherent_model=coherent_model,
+                        fast_steps=fast_steps,
                         eval_offsets=eval_offsets, eval_flow=eval_flow, restart=restart,
                         write_report=write_report, callback=callback, **options)
 
 
 def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Union[str, Path, None],
-             *, methods: Union[str, Sequence[str]], fast_model: Union[str, Path, None], fast_steps: int,
+             *, methods: Union[str, Sequence[str]], fast_model: Union[str, Path, None],
+             coherent_model: Union[str, Path, None], fast_steps: int,
              eval_offsets: Sequence[int], eval_flow: Optional[str], restart: bool, write_report: bool,
              callback: Callback, **options: Any) -> CompareResult:
     input_path = Path(input)
@@ -391,6 +302,8 @@ def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Un
             raise InputError(f"fast model {str(fast_path)!r} does not exist")
         from .fast.checkpoint import load_checkpoint
         load_checkpoint(fast_path)  # refused here, before any folder exists, not after other methods ran
+    coherent_path = Path(coherent_model) if coherent_model is not None else None
+    _check_coherent_model(coherent_path, "coherent" in names)
 
     from .device import resolve_device
     device = resolve_device(runtime_s.device)
@@ -411,7 +324,7 @@ def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Un
     out.mkdir(parents=True, exist_ok=True)
 
     results: dict[str, MethodResult] = {}
-    model_for_fast: Any = fast_path
+    model_for_fast: Any = fast_path if fast_path is not None else coherent_path
     train_seconds: Optional[float] = None
     for i, name in enumerate(names):
         emit(callback, StageEvent("methods", i, len(names), name))
@@ -423,6 +336,9 @@ def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Un
                                                             runtime_s, restart, callback)
             results[name] = _run_fast(name, input_path, model_for_fast, clip, method_dir, video_s, device,
                                       train_seconds, callback)
+        elif name == "coherent":
+            assert coherent_path is not None
+            results[name] = _run_coherent(input_path, coherent_path, clip, method_dir, video_s, device, callback)
         else:
             results[name] = _run_optimisation(name, input_path, style_path, method_dir, opts,
                                               passes, restart, callback)
@@ -445,8 +361,10 @@ def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Un
         base_settings.pop(key, None)
     base_settings["multipass_passes"] = passes
     if "fast" in names or "fast-blend" in names:
-        base_settings["fast_model"] = str(fast_path) if fast_path is not None else None
-        base_settings["fast_steps"] = fast_steps if fast_path is None else None
+        base_settings["fast_model"] = str(fast_path or coherent_path) if (fast_path or coherent_path) else None
+        base_settings["fast_steps"] = fast_steps if fast_path is None and coherent_path is None else None
+    if coherent_path is not None:
+        base_settings["coherent_model"] = str(coherent_path)
     result = CompareResult(out_dir=out, input=input_path, style=style_path, source_frames=source, methods=results,
                            settings=_clean(base_settings), eval_flow=eval_flow, eval_offsets=eval_offsets)
     result.json_path = out / "compare.json"
@@ -458,105 +376,7 @@ def _compare(input: Union[str, Path], style: Union[str, Path, None], out_dir: Un
     return result
 
 
-# ---------------------------------------------------------------------------------------------
-# the page
-
-
-def write_compare_report(result: CompareResult, path: Union[str, Path, None] = None) -> Path:
-    """``report.html`` of a comparison (plus its images in ``report_files/``)."""
-    page = report.Page(Path(path) if path is not None else result.out_dir / "report.html",
-                       f"neuralpaint compare: {result.input.name}")
-    h, w = result.source_frames[0].shape[:2]
-    s = result.settings
-    page.definitions([
-        ("input", str(result.input)), ("style", str(result.style)),
-        ("frames", f"{result.frames} at {w}x{h}"),
-        ("settings", ", ".join(f"{k} {s.get(k)}" for k in ("iters", "first_iters", "optimizer", "weights", "flow",
-                                                            "offsets", "multipass_passes", "device", "seed")
-                               if k in s)),
-        ("metric", f"warping error E_k, flows of the source by {result.eval_flow}, "
-                   f"k in {', '.join(map(str, result.eval_offsets))}"),
-    ])
-    if s.get("weights") == "random":
-        page.note("These runs used an untrained VGG-19 (--weights random): the pictures do not resemble "
-                  "the style and the losses only compare the methods with each other.")
-
-    page.heading("Results")
-    rows = []
-    for m in result.methods.values():
-        r = m.row()
-        its = m.iterations / max(1, len(m.frames)) if m.work_dir is not None else None
-        rows.append([m.name, r["seconds_per_frame"], its, *[r[f"E_{k}"] for k in TABLE_OFFSETS],
-                     r["style_loss"], r["content_loss"]])
-    page.table(["method", "s/frame", "iters/frame", *[f"E_{k}" for k in TABLE_OFFSETS], "style loss",
-                "content loss"], rows,
-               caption="Lower E is steadier. — : no frame pair that far apart.")
-    trained = [m for m in result.methods.values() if m.train_seconds is not None]
-    if trained:
-        page.paragraph(f"{' and '.join(m.name for m in trained)}: the network was trained on the clip's frames "
-                       f"for {result.settings.get('fast_steps')} steps in {trained[0].train_seconds:.1f}s before "
-                       f"inference (not in s/frame).", cls="muted")
-    links = [(m.name, m.output) for m in result.methods.values() if m.output is not None and Path(m.output).exists()]
-    if links:
-        items = " · ".join(f'<a href="{_href(page, p)}">{report.esc(n)}</a>' for n, p in links)
-        page.parts.append(f"<p>Outputs: {items}</p>")
-
-    page.heading("Temporal stability")
-    ks = [k for k in result.eval_offsets if any(m.warping and m.warping.E.get(k) is not None
-                                                 for m in result.methods.values())]
-    page.table(["method", *[f"E_{k}" for k in result.eval_offsets]],
-               [[m.name, *[m.warping.E.get(k) if m.warping else None for k in result.eval_offsets]]
-                for m in result.methods.values()], caption="Warping error by frame offset k")
-    first_k = result.eval_offsets[0]
-    series = {m.name: (list(range(1, result.frames + 1)), (m.warping.per_frame.get(first_k) or []))
-              for m in result.methods.values() if m.warping is not None}
-    report.line_plot(page.asset(f"e{first_k}_per_frame.png"), series, title=f"E_{first_k} per frame",
-                     xlabel="frame", ylabel=f"E_{first_k}")
-    page.image(page.files[-1], f"E_{first_k} per frame per method")
-    if len(ks) > 1:
-        series = {m.name: (ks, [m.warping.E.get(k) for k in ks]) for m in result.methods.values() if m.warping}
-        report.line_plot(page.asset("e_by_offset.png"), series, title="E_k by offset", xlabel="k", ylabel="E_k")
-        page.image(page.files[-1], "E_k by frame offset per method")
-
-    report.quality_section(page, {m.name: m.quality for m in result.methods.values() if m.quality is not None})
-
-    page.heading("Optimisation")
-    picked = report.pick_frames(result.frames, 3)
-    optim = [m for m in result.methods.values() if m.records]
-    if optim:
-        for t in picked:
-            series = {m.name: ([p[0] for p in m.records[t].history], [p[1] for p in m.records[t].history])
-                      for m in optim if t < len(m.records) and m.records[t].history}
-            report.line_plot(page.asset(f"loss_frame{t + 1}.png"), series, title=f"loss per iteration, frame {t + 1}",
-                             xlabel="iteration (as the run records it)", ylabel="loss", logy=True)
-            page.image(page.files[-1], f"loss per iteration of frame {t + 1}",
-                       caption="multipass: the last pass of the frame" if any(m.name == "multipass" for m in optim)
-                       else None)
-    series = {}
-    for m in result.methods.values():
-        if m.records:
-            series[m.name] = (list(range(1, len(m.records) + 1)),
-                              [r.seconds + r.flow_seconds + r.io_seconds for r in m.records])
-        else:
-            series[m.name] = (list(range(1, len(m.frames) + 1)), [m.seconds_per_frame] * len(m.frames))
-    report.line_plot(page.asset("time_per_frame.png"), series, title="time per frame", xlabel="frame",
-                     ylabel="seconds")
-    page.image(page.files[-1], "seconds per frame per method",
-               caption="fast methods: the mean inference time per frame")
-
-    page.heading("Frames")
-    grid = [[result.source_frames[t], *[m.frames[t] for m in result.methods.values()]] for t in picked]
-    report.grid_image(page.asset("frames.png"), grid, ["source", *result.methods], [f"frame {t + 1}" for t in picked])
-    page.image(page.files[-1], "source and every method side by side", pixelated=True,
-               caption="left to right: source, " + ", ".join(result.methods))
-    return page.write()
-
-
-def _href(page: report.Page, target: Path) -> str:
-    from urllib.parse import quote
-
-    rel = Path(os.path.relpath(target, page.path.parent)).as_posix()
-    return quote(rel + ("/" if Path(target).is_dir() else ""))
+from .compare_page import write_compare_report  # noqa: E402  (the page, in its own module)
 
 
 __all__ = ["METHODS", "DEFAULT_METHODS", "COMPARE_PASSES", "FAST_STEPS", "TABLE_OFFSETS", "COLUMNS",

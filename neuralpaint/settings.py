@@ -598,7 +598,7 @@ SETTINGS_CLASSES = SETTINGS_CLASSES + (TrainSettings, FastSettings)
 
 #: Frame offsets k of the warping error E_k.
 EVAL_OFFSETS: tuple[int, ...] = (1, 2, 4, 8, 16)
-COMPARE_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend")
+COMPARE_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast", "fast-blend", "coherent")
 COMPARE_DEFAULT_METHODS: tuple[str, ...] = ("naive", "init", "short", "long", "multipass", "fast")
 #: Passes of compare's multipass method (Ruder's 15 are too slow for a comparison).
 COMPARE_PASSES = 3

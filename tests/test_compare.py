@@ -121,6 +121,32 @@ def test_fast_method(clip_path, tmp_path):
     assert res2.methods["fast"].warping.E == res.methods["fast"].warping.E
 
 
+def test_coherent_row_runs_online_with_the_same_network_as_the_fast_rows(clip_path, tmp_path, cli):
+    from neuralpaint.fast.checkpoint import save_checkpoint
+    from neuralpaint.fast.coherent import CoherentNet
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    cnet = CoherentNet()
+    with torch.no_grad():  # a mask of 1: every later frame reuses the warped previous features
+        cnet.mask.body[-1].weight.zero_()
+        cnet.mask.body[-1].bias.fill_(30.0)
+    model = save_checkpoint(tmp_path / "c.pt", cnet.net, {}, 1, mask=cnet.mask)
+    res = compare(clip_path, None, tmp_path / "c", methods="fast,coherent", coherent_model=model, size=48,
+                  weights="random", device="cpu")
+    fast, coherent = res.methods["fast"], res.methods["coherent"]
+    assert fast.train_seconds is None and not (tmp_path / "c" / "fast" / "model.pt").exists()
+    assert (coherent.frames[0] == fast.frames[0]).all()  # the first frame is the per-frame output
+    assert coherent.warping.E[1] < fast.warping.E[1]  # reusing the warped features steadies the pan
+    assert len(list((tmp_path / "c" / "coherent" / "masks").glob("mask_*.png"))) == 4
+    check_page(res.report_path)
+    with pytest.raises(InputError, match="--coherent-model"):
+        compare(clip_path, None, tmp_path / "d", methods="coherent", size=48, weights="random")
+    r = cli("compare", clip_path, "-o", tmp_path / "e", "--methods", "coherent", "--coherent-model",
+            tmp_path / "none.pt", *TINY)
+    assert r.code == 2 and r.err.startswith("error:") and "none.pt" in r.err, r
+
+
 def test_bad_input(clip_path, tmp_path, cli):
     with pytest.raises(InputError, match="unknown method 'magic'"):
         parse_methods("naive,magic")

@@ -33,6 +33,7 @@ def compare_command(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output folder \\[default: <input>_compare next to the input].")] = None,
     methods: Annotated[str, typer.Option("--methods", help=f"Comma-separated, from: {', '.join(METHODS)}.")] = ",".join(DEFAULT_METHODS),
     fast_model: Annotated[Optional[Path], typer.Option("--fast-model", help="A trained fast model (.pt) for fast/fast-blend \\[default: train one on the clip's frames].")] = None,
+    coherent_model: Annotated[Optional[Path], typer.Option("--coherent-model", help="A coherent model (train --coherent) for the coherent method.")] = None,
     fast_steps: Annotated[int, typer.Option("--fast-steps", help="Training steps of that network when no --fast-model is given.")] = FAST_STEPS,
     passes: Annotated[int, typer.Option("--passes", help="Passes of the multipass method.")] = COMPARE_PASSES,
     offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets of the long-term loss (method long).")] = ",".join(map(str, d(V, "offsets"))),
@@ -64,6 +65,8 @@ def compare_command(
         existing_file(style, "style image")
     if fast_model is not None:
         existing_file(fast_model, "fast model")
+    if coherent_model is not None:
+        existing_file(coherent_model, "coherent model")
     options = image_options(locals())
     options.update(offsets=parse_offsets(offsets), flow=flow, first_iters=first_iters,
                    multipass_iters=multipass_iters, temporal_weight=temporal_weight, passes=passes)
@@ -72,7 +75,8 @@ def compare_command(
     progress = TrainProgress(quiet=quiet)
     progress.label = "frame"  # the iteration bar of the optimisation methods
     with progress:
-        res = compare(input, style, output, methods=methods, fast_model=fast_model, fast_steps=fast_steps,
+        res = compare(input, style, output, methods=methods, fast_model=fast_model, coherent_model=coherent_model,
+                      fast_steps=fast_steps,
                       eval_offsets=ks or OFFSETS, eval_flow=eval_flow, restart=restart, callback=progress,
                       **options)
     h, w = res.source_frames[0].shape[:2]
