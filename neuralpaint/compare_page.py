@@ -101,7 +101,28 @@ def write_compare_report(result: CompareResult, path: Union[str, Path, None] = N
     report.grid_image(page.asset("frames.png"), grid, ["source", *result.methods], [f"frame {t + 1}" for t in picked])
     page.image(page.files[-1], "source and every method side by side", pixelated=True,
                caption="left to right: source, " + ", ".join(result.methods))
+    _masks(page, result, picked)
     return page.write()
+
+
+def _masks(page: report.Page, result: "CompareResult", picked: list[int]) -> None:
+    """The coherent network's learned masks of the picked frames, beside the frames."""
+    m = result.methods.get("coherent")
+    if m is None:
+        return
+    from . import media
+    from .fast.online import mask_name
+
+    folder = result.out_dir / "coherent" / "masks"
+    rows = [[result.source_frames[t], m.frames[t], media.load_image(folder / mask_name(t))]
+            for t in picked if t > 0 and (folder / mask_name(t)).is_file()]
+    if not rows:
+        return
+    page.heading("Learned masks (coherent)")
+    report.grid_image(page.asset("masks.png"), rows, ["source", "coherent", "mask"],
+                      [f"frame {t + 1}" for t in picked if t > 0 and (folder / mask_name(t)).is_file()])
+    page.image(page.files[-1], "the coherent network's masks", pixelated=True,
+               caption="white: the flow-warped features of the previous frame are reused; black: painted anew")
 
 
 def _href(page: report.Page, target: Path) -> str:

@@ -129,9 +129,13 @@ def test_training_writes_a_coherent_model_and_resumes_it(tmp_path, folder, base,
         train_coherent(clip.frames[0], folder, base, TrainSettings(steps=3, **COHERENT), base=base, model=RANDOM)
 
 
-def test_a_frozen_coherent_training_needs_a_base(tmp_path, folder, clip):
+def test_a_frozen_coherent_training_needs_a_base_of_the_same_style(tmp_path, folder, clip, base):
     with pytest.raises(InputError, match="--base"):
         train_coherent(clip.frames[0], folder, tmp_path / "m.pt", TrainSettings(steps=1, **COHERENT), model=RANDOM)
+    with pytest.raises(InputError, match="another style"):
+        train_coherent(clip.frames[1], folder, tmp_path / "m.pt", TrainSettings(steps=1, **COHERENT), base=base,
+                       model=RANDOM)
+    assert not (tmp_path / "m.pt").exists()
 
 
 def test_online_video_writes_one_mask_per_later_frame(tmp_path, clip):
@@ -160,8 +164,9 @@ def test_a_mask_network_of_the_wrong_shape_is_refused(tmp_path):
         load_checkpoint(path)
 
 
-def test_cli_trains_a_coherent_model_and_refuses_it_without_a_base(cli, tmp_path, folder, base, tiny_images):
-    _, style = tiny_images
+def test_cli_trains_a_coherent_model_and_refuses_it_without_a_base(cli, tmp_path, folder, base, clip):
+    style = tmp_path / "style.png"
+    media.save_image(style, clip.frames[0])  # the base's style
     common = ["--size", "32", "--batch", "1", "--weights", "random", "--synthetic-clips", "0", "--sample-every", "0",
               "-q"]
     r = cli("train", style, "--data", folder, "-o", tmp_path / "c.pt", "--coherent", "--steps", "1", *common)

@@ -40,7 +40,9 @@ def three_users():
     optimised = st.run(c_t, init=x_t, max_iters=0).losses
 
     # fast-path training: ``image`` as the network's output for the content batch
-    train_s = TrainSettings(size=SIZE, noise_weight=0.0, compound_weight=0.0, **LAYERS, **WEIGHTS)
+    # raw terms, as the optimiser and the meter weigh them (normalize_losses rescales them by design)
+    train_s = TrainSettings(size=SIZE, noise_weight=0.0, compound_weight=0.0, normalize_losses=False, **LAYERS,
+                            **WEIGHTS)
     lossnet = LossNetwork.create(style, train_s, RANDOM, CPU)
     trained = lossnet.evaluate(lambda _x: x_t, c_t, train_s)  # type: ignore[arg-type]
 

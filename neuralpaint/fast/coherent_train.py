@@ -71,6 +71,8 @@ def train_coherent(style: Union[str, os.PathLike, np.ndarray], data: Union[str, 
                          "of `neuralpaint train`), or --no-freeze-base to train everything from scratch")
     style_img = _style_array(style)
     style_sha = _sha256(style_img)
+    if base_ckpt is not None and base_ckpt["settings"].get("style_sha256") not in (None, style_sha):
+        raise InputError(f"base model {str(base)!r} was trained on another style image; give the same style")
     meta = fingerprint(s, model_s, style_sha)
     meta["base"] = file_identity(Path(base)) if base is not None else None
     style_info = {"name": Path(style).name if isinstance(style, (str, os.PathLike)) else "<array>",
