@@ -182,3 +182,19 @@ def test_cli_trains_a_coherent_model_and_refuses_it_without_a_base(cli, tmp_path
 def test_transform_net_alone_is_unchanged_by_a_coherent_wrapper():
     net = TransformNet()
     assert CoherentNet(net=net).net is net
+
+
+def test_video_command_runs_a_coherent_model_online_and_keeps_its_masks(cli, tmp_path, clip):
+    from mediautil import write_gif
+
+    cnet = CoherentNet()
+    model = save_checkpoint(tmp_path / "c.pt", cnet.net, {}, 1, mask=cnet.mask)
+    gif = tmp_path / "c.gif"
+    write_gif(gif, clip.frames, [40] * len(clip.frames))
+    r = cli("video", gif, "--fast", model, "-o", tmp_path / "o.gif", "-q")
+    assert r.code == 0, r
+    assert len(media.read_clip(tmp_path / "o.gif").frames) == 4
+    masks = tmp_path / ".o.gif.neuralpaint" / "masks"
+    assert sorted(p.name for p in masks.iterdir()) == [mask_name(t) for t in (1, 2, 3)]
+    r = cli("video", gif, "--fast", model, "--fast-blend", "-o", tmp_path / "p.gif", "-q")
+    assert r.code == 2 and r.err.startswith("error:") and "--fast-blend" in r.err, r
