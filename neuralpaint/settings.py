@@ -494,9 +494,9 @@ class TrainSettings:
     #: Adam step size.
     lr: float = 1e-3
     content_weight: float = 1.0
-    #: On the normalised terms (relative errors). HED features, street clip, 128 px crops: 10 gave
-    #: yellow blobs over faint content after 200 steps; 4 is what the README's numbers use.
-    style_weight: float = 4.0
+    #: On the normalised terms (``normalize_losses``). Johnson et al.'s own ratio on Caffe's VGG-16
+    #: (content 1, style 5 on raw terms) is ≈ 14 here on the HED features; the README's numbers use 10.
+    style_weight: float = 10.0
     #: Mean squared neighbour difference of the output.
     tv_weight: float = 1.0
     #: Noise stability (Rainy & de Berker): mean (F(x + n) − F(x))², n on a few pixels.
@@ -517,7 +517,7 @@ class TrainSettings:
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
     #: Long side of the style image for its Gram targets; ``None`` = ``size``.
     style_size: int | None = None
-    #: Style layers' terms / their target Gram's mean square, content / the style's (fast.train.normalized_weights).
+    #: Style term / Σ of the target Grams' mean squares, content / the style's (fast.train.normalized_weights).
     normalize_losses: bool = True
     seed: int = 0
     #: Train the coherent online network (Chen et al. 2017: a mask network between encoder and decoder) on frame pairs.

@@ -103,10 +103,11 @@ def test_a_flipped_crop_negates_the_horizontal_flow():
     assert seen == {1.0, -1.0}  # the pan moves one way; flipped crops see it the other way
 
 
-def test_normalized_weights_make_every_style_layer_a_relative_error():
-    targets = {"a": torch.full((1, 4, 4), 2.0), "b": torch.full((1, 8, 8), 1e-3)}
-    w = normalized_weights(LossWeights(1.0, 10.0, 0.0, "a", ("a", "b")), targets, content_mean_square=4.0)
-    assert w.layer_weights == pytest.approx({"a": 0.25, "b": 1e6})
+def test_normalized_weights_divide_every_style_layer_by_the_targets_total_mean_square():
+    targets = {"a": torch.full((1, 4, 4), 2.0), "b": torch.full((1, 8, 8), 1.0)}
+    w = normalized_weights(LossWeights(1.0, 10.0, 0.0, "a", ("a", "b"), {"a": 1.0, "b": 3.0}), targets,
+                           content_mean_square=4.0)
+    assert w.layer_weights == pytest.approx({"a": 0.2, "b": 0.6})  # 1/(4 + 1), times each layer's weight
     assert w.content == pytest.approx(0.25) and w.style == 10.0
 
 

@@ -401,19 +401,22 @@ class LossNetwork:
 
 def normalized_weights(weights: LossWeights, targets: Mapping[str, torch.Tensor],
                        content_mean_square: float) -> LossWeights:
-    """Scale-free weights: each style layer's term divided by its target Gram's mean square
-    (its term is then the relative squared Gram error, ≈ 1 for an unrelated image), the content
-    term by ``content_mean_square`` (the style image's mean squared feature at the content layer).
+    """Scale-free weights: the style term divided by Σ_l mean(A_l²) over the style layers' target
+    Grams, the content term by ``content_mean_square`` (the style image's mean squared feature at
+    the content layer). The raw style term grows as feature⁴ and the content term as feature², so
+    a raw content/style ratio holds for one VGG's scale only; these make it hold for any.
 
-    Departure from Johnson et al. (raw sums, weights tuned for one VGG's scale): measured on the
-    trained VGG-16 (HED) features (Caffe scale, street frame, Starry Night, 192 px), the raw style
-    terms of an unstylised frame span 3.9e3 (relu1_2) to 1.6e-4 (relu4_3) and the raw content
-    term is ~1e7 times smaller than style_weight 1e5 times them, so a network trained with the raw
-    terms ignored the content and the deep layers (grey frames with coloured blobs). With these
-    weights the same content/style ratio means the same thing for ImageNet and HED features."""
+    One factor for every style layer keeps their natural balance (the shallow layers, colour and
+    fine texture, dominate, as in Johnson et al.'s own runs on Caffe's VGG-16). Measured on the
+    trained VGG-16 (HED) features (street clip, Starry Night, 128 px crops): with the raw terms and
+    style weight 1e5 (tuned for torchvision's input scale; HED's features are on Caffe's ~58× larger
+    scale) the network ignored the content (grey frames with yellow blobs); dividing each layer by
+    its own target instead (equal layers) still gave blobs after 50–200 steps at style weights
+    1–10, because it lifts relu4_3 by ~1e7 against relu1_2."""
+    total = sum(float(a.float().pow(2).mean()) for a in targets.values())
+    scale = 1.0 / max(total, 1e-30)
     per_layer = weights.layer_weights or {}
-    layer_weights = {n: float(per_layer.get(n, 1.0)) / max(float(a.float().pow(2).mean()), 1e-30)
-                     for n, a in targets.items()}
+    layer_weights = {n: float(per_layer.get(n, 1.0)) * scale for n in targets}
     return replace(weights, content=weights.content / max(content_mean_square, 1e-30),
                    layer_weights=layer_weights)
 
