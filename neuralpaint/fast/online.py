@@ -63,7 +63,7 @@ def stylize_clip_online(model: Union[CoherentNet, str, os.PathLike], frames: Seq
     if any(f.shape != frames[0].shape for f in frames):
         raise InputError("a coherent model needs frames of one size, got "
                          + ", ".join(sorted({f"{f.shape[1]}x{f.shape[0]}" for f in frames})))
-    dev = resolve_device(device) if isinstance(device, str) or device is None else torch.device(device)
+    dev = torch.device(device) if isinstance(device, torch.device) else resolve_device(device or "auto")
     if isinstance(model, CoherentNet):
         cnet = model.to(dev).eval()
     else:
