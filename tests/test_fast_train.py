@@ -140,6 +140,26 @@ def test_resume_refuses_other_settings_unless_restarted(tmp_path, data_and_style
     assert load_checkpoint(out)["settings"]["train"]["style_weight"] == 5.0
 
 
+def test_init_starts_a_fresh_run_from_another_models_weights(tmp_path, data_and_style):
+    data, style = data_and_style
+    first, second = tmp_path / "content.pt", tmp_path / "styled.pt"
+    train(style, data, first, TrainSettings(steps=1, style_weight=0.0, **TINY), model=RANDOM)
+    events = []
+    train(style, data, second, TrainSettings(steps=1, **{**TINY, "lr": 1e-12}), model=RANDOM, init=first,
+          callback=events.append)
+    a, b = load_checkpoint(first)["state_dict"], load_checkpoint(second)["state_dict"]
+    for k in a:  # one step of a negligible size away from the init
+        torch.testing.assert_close(a[k], b[k], rtol=1e-6, atol=1e-6)
+    assert [e.step for e in events if isinstance(e, TrainStep)] == [1]  # a fresh run, step 1
+    train(style, data, tmp_path / "other.pt", TrainSettings(steps=1, style_weight=0.0, seed=1, **TINY), model=RANDOM)
+    with pytest.raises(ResumeError, match="--init model differs"):
+        train(style, data, second, TrainSettings(steps=2, **{**TINY, "lr": 1e-12}), model=RANDOM,
+              init=tmp_path / "other.pt")
+    with pytest.raises(InputError, match="missing.pt"):
+        train(style, data, tmp_path / "x.pt", TrainSettings(steps=1, **TINY), model=RANDOM,
+              init=tmp_path / "missing.pt")
+
+
 def test_an_output_that_is_not_a_checkpoint_is_not_overwritten(tmp_path, data_and_style):
     data, style = data_and_style
     out = tmp_path / "notes.pt"

@@ -74,6 +74,7 @@ def train_command(
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Write the model file every N steps.")] = d(T, "checkpoint_every"),
     sample_every: Annotated[int, typer.Option("--sample-every", help="Save <model>_sample.png every N steps (0 = never).")] = d(T, "sample_every"),
     coherent: Annotated[bool, typer.Option("--coherent", help="Train the coherent online network (Chen et al. 2017) on --data's consecutive frames, from the per-frame model --base.")] = d(T, "coherent"),
+    init: Annotated[Optional[Path], typer.Option("--init", help="Start a fresh run from this model's network weights (e.g. a short content-only run).")] = None,
     base: Annotated[Optional[Path], typer.Option("--base", help="With --coherent: the per-frame model whose stylisation network is kept.")] = None,
     temporal_weight: Annotated[float, typer.Option("--temporal-weight", help="With --coherent: weight of the temporal loss.")] = d(T, "temporal_weight"),
     mask_weight: Annotated[float, typer.Option("--mask-weight", help="With --coherent: weight of the mask supervision (synthetic pairs).")] = d(T, "mask_weight"),
@@ -96,6 +97,8 @@ def train_command(
                "temporal_weight": temporal_weight, "mask_weight": mask_weight, "synthetic_clips": synthetic_clips}
     if base is not None and not coherent:
         raise InputError("--base is for --coherent training")
+    if init is not None and coherent:
+        raise InputError("--init is for per-frame training; --coherent starts from --base")
     train_s = build(T, options)
     model_s = build(M, {"weights": weights, "pooling": pooling})
     runtime_s = build(R, {"device": device, "precision": precision})
@@ -103,13 +106,13 @@ def train_command(
     from ..fast.train import train
 
     with guard.reading((style, "style image"), (data, "training data"), (weights, "weights file"),
-                       (base, "base model")), TrainProgress(quiet=quiet) as progress:
+                       (base, "base model"), (init, "init model")), TrainProgress(quiet=quiet) as progress:
         if coherent:
             res = train_coherent(style, data, output, train_s, callback=progress, resume=not restart, base=base,
                                  model=model_s, runtime=runtime_s)
         else:
             res = train(style, data, output, train_s, callback=progress, resume=not restart,
-                        model=model_s, runtime=runtime_s)
+                        model=model_s, runtime=runtime_s, init=init)
     if res.start_step >= res.step:
         done(f"{res.path}  (already trained: {res.step} steps)")
         return

@@ -41,6 +41,7 @@ from ..device import configure_precision, effective_precision, is_oom, resolve_d
 from ..errors import (InputError, NonFiniteLossError, OutOfMemoryError, ResumeError, WeightsError)
 from ..events import Callback, Notice, StageEvent, emit
 from ..objective import LossWeights, Objective, style_grams
+from ..runstate.identity import file_identity
 from ..settings import ModelSettings, RuntimeSettings, TrainSettings, as_dict
 from ..vgg import VGGFeatures, load_vgg, resolve_model
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -233,12 +234,15 @@ def sample_path(output: Path) -> Path:
 
 def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Union[str, os.PathLike],
           settings: Optional[TrainSettings] = None, callback: Callback = None, resume: bool = True, *,
-          model: Optional[ModelSettings] = None, runtime: Optional[RuntimeSettings] = None) -> TrainResult:
+          model: Optional[ModelSettings] = None, runtime: Optional[RuntimeSettings] = None,
+          init: Union[str, os.PathLike, None] = None) -> TrainResult:
     """Train (or resume training) a fast network for ``style``; the model is written to ``output``.
 
     ``resume=True``: continue from ``output`` when it is a checkpoint of the same settings
     (a ``ResumeError`` naming the difference otherwise); ``resume=False``: start over and
-    overwrite it. ``model``: the VGG loss network (default: ImageNet weights).
+    overwrite it. ``model``: the VGG loss network (default: ImageNet weights). ``init``: a model
+    file whose network weights a fresh run starts from (a fresh optimiser; e.g. a short content-only
+    run, so that the style term works on a network that already reproduces the content).
     """
     s = settings if settings is not None else TrainSettings()
     # resolved now (the checkpoint's fingerprint names the concrete features), said after the
@@ -253,6 +257,12 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
     style_img = _style_array(style)
     style_sha = _sha256(style_img)
     meta = fingerprint(s, model_s, style_sha)
+    init_ckpt = None
+    if init is not None:
+        if not Path(init).is_file():
+            raise InputError(f"--init model {str(init)!r} does not exist")
+        init_ckpt = load_checkpoint(init)
+        meta["init"] = file_identity(Path(init))
     style_info = {"name": Path(style).name if isinstance(style, (str, os.PathLike)) else "<array>",
                   "sha256": style_sha}
 
@@ -268,6 +278,8 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
         except WeightsError as exc:
             raise ResumeError(f"{exc}; choose another -o, or --restart to overwrite it") from None
         conflict = _resume_conflict(ckpt["settings"], meta)
+        if conflict is None and ckpt["settings"].get("init") != meta.get("init"):
+            conflict = "the --init model differs"
         if conflict is not None:
             raise ResumeError(f"{str(output)!r} was trained with other settings ({conflict}); "
                               f"use --restart to start over, or another -o")
@@ -284,6 +296,8 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
 
     lossnet = LossNetwork.create(style_img, s, model_s, device, runtime_s.channels_last, precision)
     net = new_network(s.seed).to(device)
+    if init_ckpt is not None:
+        net.load_state_dict(init_ckpt["state_dict"])
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     start = 0
     if ckpt is not None:
