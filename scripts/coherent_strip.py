@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     strip = np.concatenate(rows, axis=0)[:-gap]
     from PIL import Image
 
-    Image.fromarray(strip).quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT).save(args.output,
+    Image.fromarray(strip).quantize(colors=args.colors, method=Image.Quantize.FASTOCTREE).save(args.output,
                                                                                                 optimize=True)
     cols = ["source", *[c for m in methods for c in ((m, "its mask") if m == "coherent" else (m,))]]
     print(f"{args.output}: rows = frames {args.frames}; columns = {', '.join(cols)}")

@@ -130,7 +130,7 @@ def test_resume_refuses_other_settings_unless_restarted(tmp_path, data_and_style
     data, style = data_and_style
     out = tmp_path / "m.pt"
     train(style, data, out, TrainSettings(steps=1, **TINY), model=RANDOM)
-    with pytest.raises(ResumeError, match=r"style_weight was 2\.0, now 5\.0.*--restart"):
+    with pytest.raises(ResumeError, match=r"style_weight was 10\.0, now 5\.0.*--restart"):
         train(style, data, out, TrainSettings(steps=2, style_weight=5.0, **TINY), model=RANDOM)
     with pytest.raises(ResumeError, match="the style image differs"):
         train(textured(40, 40, seed=10), data, out, TrainSettings(steps=2, **TINY), model=RANDOM)
