@@ -365,6 +365,9 @@ def run_report(run_dir: Union[str, os.PathLike], output: Union[str, os.PathLike,
     from .runstate import frame_name
 
     run_dir = Path(run_dir)
+    if not (run_dir / "manifest.json").exists() and (run_dir / "masks").is_dir():  # video --fast, coherent
+        from .fast.masks_page import masks_report
+        return masks_report(run_dir, output)
     manifest = read_manifest(run_dir)
     offsets = check_offsets(offsets, "--offsets")
     ident = manifest.get("identity") if isinstance(manifest.get("identity"), dict) else {}

@@ -197,5 +197,9 @@ def test_video_command_runs_a_coherent_model_online_and_keeps_its_masks(cli, tmp
     assert len(media.read_clip(tmp_path / "o.gif").frames) == 4
     masks = tmp_path / ".o.gif.neuralpaint" / "masks"
     assert sorted(p.name for p in masks.iterdir()) == [mask_name(t) for t in (1, 2, 3)]
+    r = cli("report", masks.parent)
+    assert r.code == 0, r
+    page = (masks.parent / "report.html").read_text()
+    assert "learned mask" in page and "masks.png" in page
     r = cli("video", gif, "--fast", model, "--fast-blend", "-o", tmp_path / "p.gif", "-q")
     assert r.code == 2 and r.err.startswith("error:") and "--fast-blend" in r.err, r
