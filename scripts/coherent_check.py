@@ -15,7 +15,8 @@ The recipe behind the README's numbers (two CPU cores; see README, "The coherent
     neuralpaint train $S --data $D -o street.pt --init content.pt --steps 300 --style-weight 10 \\
         --lr 3e-4 --noise-weight 0 --size 128 --batch 2 --style-size 192 --weights hed --precision bf16
     neuralpaint train $S --data $D -o street-coherent.pt --coherent --base street.pt --steps 200 \\
-        --style-weight 10 --lr 1e-3 --noise-weight 0 --size 128 --batch 2 --style-size 192 --weights hed --precision bf16
+        --style-weight 10 --lr 1e-3 --noise-weight 0 --size 128 --batch 2 --style-size 192 \\
+        --weights hed --precision bf16
     mkdir street12 && cp $D/frame_0{01..12}.png street12/
     neuralpaint compare street12 $S -o cmp --methods fast,fast-blend,coherent,short \\
         --coherent-model street-coherent.pt --size 192 --weights hed --iters 30 --first-iters 60
