@@ -277,6 +277,11 @@ class VideoSettings:
     #: Iteration cap of that independent pass (at most the frame's own cap); it runs on a crop
     #: around each unseen region, so it costs a fraction of a frame's iteration.
     fill_iters: int = 50
+    #: Iterations of a local pre-pass that paints the unseen regions into the finished paint around
+    #: them (only those pixels change; 0: off). See :func:`neuralpaint.frameloop.refine_unseen`.
+    fill_refine: int = 0
+    #: Start each frame's L-BFGS with the previous frame's curvature memory (our addition).
+    carry_memory: bool = False
     short_term: bool = True
     long_term: bool = False
     #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
@@ -333,6 +338,7 @@ class VideoSettings:
         _finite("temporal-weight", self.temporal_weight, nonneg=True)
         _choice("init fill", self.init_fill, INIT_FILLS)
         _int("fill-iters", self.fill_iters, minimum=1)
+        _int("fill-refine", self.fill_refine, minimum=0)
         _choice("flow method", self.flow, FLOW_METHODS)
         _int("first-iters", self.first_iters, minimum=1)
         _int("passes", self.passes, minimum=1)

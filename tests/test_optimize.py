@@ -130,3 +130,40 @@ def test_style_grams_are_computed_once_per_size_and_reused(monkeypatch):
     st.run(content)
     # the two runs only ever pass content-sized images; the style went through the VGG once
     assert style_passes == 1 and all(shape[-2:] == (40, 48) for shape in calls[1:])
+
+
+def test_gradient_mask_changes_only_the_pixels_it_allows():
+    content, style = _images()
+    init = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(3))
+    mask = torch.zeros(1, 1, 40, 48)
+    mask[..., 10:30, 12:36] = 1.0
+    res = _stylizer(style, size=48, iters=10, window=5).run(content, init=init, grad_mask=mask)
+    outside = (mask == 0).expand_as(init)
+    assert torch.equal(res.raw[outside], init[outside])
+    assert (res.raw[~outside] - init[~outside]).abs().max() > 1e-3
+    assert res.loss < _stylizer(style, size=48, iters=1).run(content, init=init, max_iters=1).history[0][1]
+
+
+def test_carried_lbfgs_memory_starts_the_next_problem_where_the_last_left_off():
+    from neuralpaint.optimize import LbfgsMemory
+
+    content, style = _images()
+    st = _stylizer(style, size=48, iters=15, window=5, init="noise")
+    first = st.run(content)
+    assert isinstance(first.memory, LbfgsMemory) and first.memory.dirs
+    # the same problem continued from where it stopped: with the memory, its first steps are
+    # quasi-Newton steps already, so 5 more iterations go further than 5 from scratch
+    fresh = st.run(content, init=first.raw, max_iters=5)
+    carried = st.run(content, init=first.raw, max_iters=5, memory=first.memory)
+    assert carried.iterations == fresh.iterations == 5
+    assert carried.loss < fresh.loss < first.loss
+    # a memory of another size is not used (and does not fail)
+    other = st.run(content[..., :32, :32], max_iters=3, memory=first.memory)
+    assert other.iterations == 3 and math.isfinite(other.loss)
+
+
+def test_adam_ignores_a_carried_memory_and_returns_none():
+    content, style = _images()
+    first = _stylizer(style, size=48, iters=5, window=5).run(content)
+    res = _stylizer(style, size=48, iters=5, window=5, optimizer="adam").run(content, memory=first.memory)
+    assert res.memory is None and res.iterations == 5
