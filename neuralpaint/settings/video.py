@@ -193,8 +193,8 @@ class ChunkSettings:
     executor: str = option("local", "With --chunks: local or ray.", choices=EXECUTORS, label="executor")
     address: Optional[str] = option(None, "With --executor ray: the cluster's address \\[default: RAY_ADDRESS, "
                                     "else a local Ray].")
-    max_parallel: Optional[int] = option(None, "With --chunks: chunks at once \\[default: one per GPU, else 1].",
-                                         label="--max-parallel", minimum=1)
+    #: Checked by the executor (``neuralpaint.sweep.executors``), which a sweep shares.
+    max_parallel: Optional[int] = option(None, "With --chunks: chunks at once \\[default: one per GPU, else 1].")
 
     def __post_init__(self) -> None:
         check(self)

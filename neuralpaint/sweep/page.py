@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .. import atomic
-from .config import Sweep, _label_value
+from .runs import Sweep, _label_value
 from .results import metrics_of
 
 PLOT_METRICS = ("loss", "seconds")
