@@ -167,7 +167,7 @@ def test_page_building_escapes_and_formats(tmp_path):
 
 
 def test_definition_values_wrap_so_the_settings_row_fits_the_window(tmp_path):
-    from neuralpaint.report import _CSS, Page
+    from neuralpaint.htmlpage import _CSS, Page
     page = Page(tmp_path / "p.html", "t")
     page.definitions([("settings", ", ".join(f"option_{i} {i * 1e6}" for i in range(40)))])
     text = page.write().read_text()

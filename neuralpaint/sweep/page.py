@@ -203,7 +203,7 @@ def write_page(out: Path, sweep: Sweep, records: Sequence[dict[str, Any]]) -> Pa
     n_done = sum(1 for r in records if r.get("status") == "done")
     n_failed = sum(1 for r in records if r.get("status") == "failed")
     fixed = ", ".join(f"{k}={_label(v)}" for k, v in sweep.fixed.items()) or "defaults"
-    from ..report import Page, esc  # the one HTML page builder (imported here: it loads media)
+    from ..htmlpage import Page, esc  # the one HTML page builder (imported here: it loads media)
 
     page = Page(out / "index.html", sweep.title, css=_CSS,
                 footer="Made by neuralpaint. Readable offline: the images are in runs/ and plots/ beside this file.")
