@@ -9,7 +9,6 @@ from typing import Sequence
 
 from .. import guard
 from ..errors import InputError
-from ..settings.text import parse_offsets  # noqa: F401  (flow and report's --offsets)
 from .progress import ProgressRenderer, err_console  # noqa: F401  (re-exported for the commands)
 
 

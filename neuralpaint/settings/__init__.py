@@ -13,7 +13,7 @@ line: its default, type, help, flag, choices and checks. From these declarations
 
 Modules: :mod:`.spine` (the declaration, checks, build/split), :mod:`.text` (command-line text
 forms), :mod:`.image` (Model, Runtime, Image), :mod:`.video` (Video, Progress, Chunk),
-:mod:`.fast` (Train, Fast), :mod:`.evaluation` (Eval, Compare).
+:mod:`.fast` (Train, Fast), :mod:`.evaluation` (Eval, Compare, Report, FlowExport).
 
 The flow-related constants (reliability thresholds, DIS presets, ...) live in the standalone
 ``flows`` package as keyword defaults of its functions; neuralpaint passes only what a user set.
@@ -24,7 +24,8 @@ from __future__ import annotations
 from dataclasses import field
 
 from .evaluation import (COMPARE_DEFAULT_METHODS, COMPARE_FAST_STEPS, COMPARE_METHODS, COMPARE_PASSES,
-                         COMPARE_TABLE_OFFSETS, EVAL_OFFSETS, CompareSettings, EvalSettings)
+                         COMPARE_TABLE_OFFSETS, EVAL_OFFSETS, CompareSettings, EvalSettings, FlowExportSettings,
+                         ReportSettings)
 from .fast import FAST_BLEND_AT, FastSettings, TrainSettings
 from .image import (IMAGENET_MEAN, IMAGENET_STD, INITS, MAX_SEED, MAX_SIZE, OPTIMIZERS, POOLINGS, PRECISIONS,
                     VGG19_LAYERS, VGG19_URL, ImageSettings, ModelSettings, RuntimeSettings)
@@ -37,7 +38,8 @@ SETTINGS_CLASSES: tuple[type, ...] = (ModelSettings, RuntimeSettings, ImageSetti
 
 __all__ = [
     "ProgressSettings", "ModelSettings", "RuntimeSettings", "ImageSettings", "VideoSettings", "ChunkSettings",
-    "TrainSettings", "FastSettings", "EvalSettings", "CompareSettings", "SETTINGS_CLASSES",
+    "TrainSettings", "FastSettings", "EvalSettings", "CompareSettings", "ReportSettings", "FlowExportSettings",
+    "SETTINGS_CLASSES",
     "build", "split", "default", "as_dict", "as_options", "changed", "field_names", "option", "spec", "Option",
     "field", "VGG19_URL", "VGG19_LAYERS", "IMAGENET_MEAN", "IMAGENET_STD", "OPTIMIZERS", "INITS", "POOLINGS",
     "PRECISIONS", "FLOW_METHODS", "DEFAULT_FLOW", "FAST_BLEND_AT", "INIT_FILLS", "EXECUTORS", "MAX_SIZE", "MAX_SEED",

@@ -56,3 +56,30 @@ class CompareSettings:
 
     def __post_init__(self) -> None:
         check(self)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """``neuralpaint report RUN_DIR``: what the page of a run folder measures."""
+
+    PANEL: ClassVar[str] = "Measure"
+
+    offsets: tuple[int, ...] = option((1,), "Frame offsets k of the warping error E_k.", text=text.OFFSETS)
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
+class FlowExportSettings:
+    """``neuralpaint flow``: the optical flow of a clip written as files (``flows.export_clip``)."""
+
+    PANEL: ClassVar[str] = "Flow"
+
+    #: Checked by ``flows`` (its backends are more than a render offers).
+    method: str = option(DEFAULT_FLOW, "Optical flow: dis, farneback, deepflow or tvl1.")
+    offsets: tuple[int, ...] = option((1,), "Frame offsets j: flows between frames t and t-j.", text=text.OFFSETS)
+    size: Optional[int] = option(None, "Resize frames so the long side is SIZE pixels.")
+
+    def __post_init__(self) -> None:
+        check(self)
