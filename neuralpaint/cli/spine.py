@@ -118,9 +118,12 @@ def build(cls: type, generated: list[Generated], values: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def command(name: str, **typer_options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``@app.command(name, ...)`` with each settings-typed parameter replaced by its options."""
-    from . import app
+def command(name: str, *, app: Optional[typer.Typer] = None,
+            **typer_options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@app.command(name, ...)`` with each settings-typed parameter replaced by its options
+    (``app``: neuralpaint's own unless given)."""
+    if app is None:
+        from . import app
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         hints = typing.get_type_hints(func, include_extras=True)
@@ -154,6 +157,7 @@ def command(name: str, **typer_options: Any) -> Callable[[Callable[..., Any]], C
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {q.name: q.annotation for q in params}
         del run.__wrapped__  # typer must read the generated signature, not the function's
+        assert app is not None
         return app.command(name, **typer_options)(run)
 
     return register
