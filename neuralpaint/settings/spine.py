@@ -40,6 +40,8 @@ if typing.TYPE_CHECKING:
 class Option:
     """What a settings field says about itself beyond its type and default."""
 
+    #: ``--help`` text; ``{name}`` stands for the default of field ``name`` of the same class
+    #: (``"\\[default: {size}]"``), so a default is never written twice.
     help: str = ""
     #: The command-line flag; ``None``: ``--`` + the field name with dashes. A bool gets
     #: ``--x/--no-x`` unless the flag says otherwise.
