@@ -103,7 +103,8 @@ COMMANDS = {
     "video": (settings.ImageSettings, settings.VideoSettings, settings.ModelSettings, settings.RuntimeSettings,
               settings.ProgressSettings, settings.ChunkSettings),
     "train": (settings.TrainSettings,),
-    "compare": (settings.CompareSettings,),
+    # compare once lacked --lr, --init and --scales: it now offers every painting option
+    "compare": (settings.CompareSettings, settings.ImageSettings, settings.ModelSettings, settings.RuntimeSettings),
     "evaluate": (settings.EvalSettings,),
 }
 

@@ -39,7 +39,7 @@ from .. import settings
 from ..errors import InputError
 from .options import (FIELDS, IMAGE_CLASSES, VIDEO_CLASSES, VIDEO_ONLY, Errors, check_name,  # noqa: F401
                       check_option_value, fmt, is_tuple_option, suggest, weights_file)
-from .runs import Run, Sweep, _label_value, input_kind, run_id, slug  # noqa: F401  (re-exported)
+from .runs import Run, Sweep, label_value, input_kind, run_id, slug  # noqa: F401  (re-exported)
 
 TOP_LEVEL = ("title", "inputs", "styles", "output", "offsets", "options", "grid", "runs")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .. import atomic
-from .runs import Sweep, _label_value
+from .runs import Sweep, label_value
 from .results import metrics_of
 
 PLOT_METRICS = ("loss", "seconds")
@@ -33,7 +33,7 @@ def _key(v: Any) -> str:
 def _label(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return ",".join(_label(x) for x in v)
-    return _label_value(v)
+    return label_value(v)
 
 
 def _distinct(records: Sequence[dict[str, Any]], param: str) -> list[Any]:

@@ -56,11 +56,11 @@ def input_kind(path: Union[str, Path]) -> str:
     return "video"  # GIF, MP4, MOV, ...
 
 
-def _label_value(v: Any) -> str:
+def label_value(v: Any) -> str:
     if isinstance(v, float):
         text = f"{v:.4g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
     elif isinstance(v, (list, tuple)):
-        text = "-".join(_label_value(x) for x in v)
+        text = "-".join(label_value(x) for x in v)
     else:
         text = str(v)
     return text
@@ -79,5 +79,5 @@ def run_id(input_label: str, style_labels: Sequence[str], options: dict[str, Any
                        sort_keys=True, default=str)
     digest = hashlib.sha256(canon.encode()).hexdigest()[:8]
     parts = [Path(input_label).stem, "+".join(Path(s).stem for s in style_labels)]
-    parts += [f"{k}={_label_value(v)}" for k, v in varied.items() if k not in ("input", "style") and v is not None]
+    parts += [f"{k}={label_value(v)}" for k, v in varied.items() if k not in ("input", "style") and v is not None]
     return f"{slug('_'.join(parts))}-{digest}"
