@@ -166,8 +166,6 @@ class FrameLoop:
             painted = paint_unseen(self.stylizer, content, covered, min(v.fill_iters, self.cap(p, i)))
         init = temporal.initial_image([w for w, _ in pairs], [c for _, c in pairs], _to_np(self.target(t)),
                                       v.init_fill, still=still, painted=painted)
-        if v.fill_refine > 0:
-            init = refine_unseen(self.stylizer, content, init, covered, min(v.fill_refine, self.cap(p, i)))
         return self._tensor(init)
 
     def temporal_terms(self, p: int, i: int, t: int) -> list[tuple[ImageTerm, float]]:
@@ -259,32 +257,6 @@ def paint_unseen(stylizer: Stylizer, content: torch.Tensor, covered: np.ndarray,
         res = stylizer.run(content[..., y0:y1, x0:x1], max_iters=iters, style_long_side=max(h, w))
         out[y0:y1, x0:x1] = _to_np(res.raw)
     return out
-
-
-def refine_unseen(stylizer: Stylizer, content: torch.Tensor, init: np.ndarray, covered: np.ndarray,
-                  iters: int) -> np.ndarray:
-    """``init`` with its unseen regions optimised in place, the pixels around them held fixed.
-
-    On a crop around each region the optimiser may change only the pixels no earlier result
-    covers (coverage < ``temporal.FILL_BELOW``), with the finished paint around them in view: the
-    region is painted *into* its surroundings, so the frame's style statistics stay those of
-    the finished frame. Our addition (the local pre-pass the video-quality issue asked for):
-    without it the frame's init carried regions painted alone, which raised its loss ~10× over
-    the previous frame's final loss (docs/metrics.md has the numbers).
-    """
-    boxes = temporal.unseen_regions(covered)
-    if not boxes:
-        return init
-    h, w = covered.shape
-    out = init.copy()
-    rest = (covered < temporal.FILL_BELOW).astype(np.float32)
-    device = content.device
-    for y0, y1, x0, x1 in boxes:
-        res = stylizer.run(content[..., y0:y1, x0:x1], init=_to_torch(out[y0:y1, x0:x1], device),
-                           max_iters=iters, style_long_side=max(h, w),
-                           grad_mask=_to_torch(rest[y0:y1, x0:x1], device))
-        out[y0:y1, x0:x1] = _to_np(res.raw)
-    return np.clip(out, 0.0, 1.0)
 
 
 def _to_np(x: torch.Tensor) -> np.ndarray:

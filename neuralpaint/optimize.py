@@ -96,14 +96,11 @@ class ScaleResult:
 def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, max_iters: int,
               callback: Optional[Callable[[Any], None]] = None, *, scale: int = 0, scales: int = 1,
               progress_every: int = 5, t_start: Optional[float] = None,
-              start_iteration: int = 0, grad_mask: Optional[torch.Tensor] = None,
-              memory: Optional[LbfgsMemory] = None) -> ScaleResult:
+              start_iteration: int = 0, memory: Optional[LbfgsMemory] = None) -> ScaleResult:
     """Optimise ``x0`` until the stopping rule fires or ``max_iters`` iterations are done.
 
     ``start_iteration``: iterations already done at this scale by an interrupted run that ``x0``
     continues (the count and the cap go on from there; the optimiser's own memory restarts).
-    ``grad_mask`` (1,1,H,W): only the pixels where it is > 0 change; the others keep their value
-    from ``x0`` exactly (every direction L-BFGS builds is a sum of masked gradients).
     ``memory``: L-BFGS curvature pairs to start from (:class:`LbfgsMemory`; ignored by Adam or
     where the size differs).
     Ctrl-C raises :class:`~neuralpaint.errors.InterruptedRun` with the last evaluated iterate.
@@ -111,11 +108,6 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     t0 = time.perf_counter() if t_start is None else t_start
     # contiguous: L-BFGS flattens the gradient with view(-1), which needs the NCHW layout
     x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
-    if grad_mask is not None:
-        # binary: L-BFGS's line search checks the slope along its direction with the gradient it
-        # is given, which is the true slope only where the mask is 0 or 1
-        mask = (grad_mask > 0).to(x.device, x.dtype)
-        x.register_hook(lambda g: g * mask)
     lbfgs = settings.optimizer == "lbfgs"
     if lbfgs:
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
@@ -303,7 +295,7 @@ class Stylizer:
             extra_terms: Sequence[tuple[ImageTerm, float]] = (), max_iters: Optional[int] = None,
             callback: Optional[Callable[[Any], None]] = None,
             resume: Optional["Partial"] = None, style_long_side: Optional[int] = None,
-            grad_mask: Optional[torch.Tensor] = None, memory: Optional[LbfgsMemory] = None) -> OptimizeResult:
+            memory: Optional[LbfgsMemory] = None) -> OptimizeResult:
         """Stylise ``content`` (1,3,H,W) in [0,1] at its own size.
 
         ``resume`` continues an interrupted run (:class:`Partial`: its scale, iterations done and
@@ -312,8 +304,7 @@ class Stylizer:
 
         ``init`` (e.g. a warped previous frame, in the optimised space: luminance when
         preserving colours) replaces ``settings.init``; ``extra_terms`` are (term, weight) pairs
-        defined at full size and resampled for coarser scales. ``grad_mask`` (1,1,H,W): only the
-        pixels where it is > 0 change (:func:`run_scale`), e.g. a region repainted inside a frame.
+        defined at full size and resampled for coarser scales.
         ``memory``: L-BFGS curvature pairs of a similar problem (the previous frame) to start from.
         """
         s = self.settings
@@ -361,7 +352,6 @@ class Stylizer:
                 result = run_scale(x, objective, s, cap, relay if callback is not None else None,
                                    scale=k, scales=len(sizes), progress_every=self.progress_every,
                                    t_start=t0, start_iteration=done_before if k == first else 0,
-                                   grad_mask=None if grad_mask is None else resize(grad_mask.to(self.device), size),
                                    memory=memory)
                 x = result.image
                 history.extend(result.history)

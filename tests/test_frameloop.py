@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from neuralpaint.frameloop import paint_unseen, refine_unseen
+from neuralpaint.frameloop import paint_unseen
 from neuralpaint.optimize import Stylizer
 from neuralpaint.settings import ImageSettings, ModelSettings, RuntimeSettings
 
@@ -17,27 +17,11 @@ def _setup():
                          RuntimeSettings(), CPU)
     covered = np.ones((48, 64), np.float32)
     covered[18:30, 24:40] = 0.0  # a region no earlier result saw
-    init = np.random.default_rng(1).random((48, 64, 3)).astype(np.float32)
-    return st, content, covered, init
-
-
-def test_refining_the_unseen_region_leaves_every_covered_pixel_as_it_was():
-    st, content, covered, init = _setup()
-    out = refine_unseen(st, content, init, covered, iters=8)
-    assert out.shape == init.shape and out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() <= 1.0
-    seen = covered >= 1.0
-    np.testing.assert_array_equal(out[seen], init[seen])
-    assert np.abs(out[~seen] - init[~seen]).mean() > 1e-3
-
-
-def test_refining_a_frame_with_nothing_unseen_returns_the_init_itself():
-    st, content, _, init = _setup()
-    assert refine_unseen(st, content, init, np.ones((48, 64), np.float32), iters=8) is init
+    return st, content, covered
 
 
 def test_painting_the_unseen_regions_fills_only_their_boxes():
-    st, content, covered, _ = _setup()
+    st, content, covered = _setup()
     painted = paint_unseen(st, content, covered, iters=4)
     assert painted is not None and painted.shape == (48, 64, 3)
     inside = np.isfinite(painted[..., 0])

@@ -132,18 +132,6 @@ def test_style_grams_are_computed_once_per_size_and_reused(monkeypatch):
     assert style_passes == 1 and all(shape[-2:] == (40, 48) for shape in calls[1:])
 
 
-def test_gradient_mask_changes_only_the_pixels_it_allows():
-    content, style = _images()
-    init = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(3))
-    mask = torch.zeros(1, 1, 40, 48)
-    mask[..., 10:30, 12:36] = 1.0
-    res = _stylizer(style, size=48, iters=10, window=5).run(content, init=init, grad_mask=mask)
-    outside = (mask == 0).expand_as(init)
-    assert torch.equal(res.raw[outside], init[outside])
-    assert (res.raw[~outside] - init[~outside]).abs().max() > 1e-3
-    assert res.loss < _stylizer(style, size=48, iters=1).run(content, init=init, max_iters=1).history[0][1]
-
-
 def test_carried_lbfgs_memory_starts_the_next_problem_where_the_last_left_off():
     from neuralpaint.optimize import LbfgsMemory
 

@@ -48,10 +48,6 @@ class VideoSettings:
     #: around each unseen region, so it costs a fraction of a frame's iteration.
     fill_iters: int = option(50, "Iteration cap of the pass that paints unseen pixels.", cli=False,
                              label="fill-iters", minimum=1)
-    #: Iterations of a local pre-pass that paints the unseen regions into the finished paint around
-    #: them (only those pixels change; 0: off). See :func:`neuralpaint.frameloop.refine_unseen`.
-    fill_refine: int = option(0, "Iterations of the local pre-pass over unseen regions (0: off).", cli=False,
-                              label="fill-refine", minimum=0)
     #: Start each frame's L-BFGS with the previous frame's curvature memory (our addition).
     carry_memory: bool = option(False, "Start each frame's L-BFGS with the previous frame's memory.", cli=False)
     short_term: bool = option(True, "Temporal loss against the previous frame.")
