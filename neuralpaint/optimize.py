@@ -108,6 +108,9 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     t0 = time.perf_counter() if t_start is None else t_start
     # contiguous: L-BFGS flattens the gradient with view(-1), which needs the NCHW layout
     x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+    # bounded: the loss of the image as saved (clipped); pixels pushed past a bound stop there
+    shown: Callable[[torch.Tensor], torch.Tensor] = (
+        (lambda v: v.clamp(0.0, 1.0)) if settings.bounded else (lambda v: v))
     lbfgs = settings.optimizer == "lbfgs"
     if lbfgs:
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
@@ -128,7 +131,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
 
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
-        total, parts = objective(x)
+        total, parts = objective(shown(x))
         total.backward()
         counter["evals"] += 1
         last["total"], last["parts"] = total.detach(), {k: v.detach() for k, v in parts.items()}
@@ -190,7 +193,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         # The optimiser's last update was never evaluated: evaluate it once (a forward pass, no
         # gradient), so the returned image has a finite loss and the loss reported is its own.
         with torch.no_grad():
-            total, parts = objective(x)
+            total, parts = objective(shown(x))
         f = float(total)
         if math.isfinite(f):
             last["parts"] = parts
@@ -198,6 +201,9 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
             x.data.copy_(good)
             f = float(last["total"]) if math.isfinite(float(last["total"])) else math.nan
             reason = STOP_NONFINITE
+    if settings.bounded:
+        with torch.no_grad():
+            x.clamp_(0.0, 1.0)  # the result is the image its loss was measured on
     losses = {k: float(v) for k, v in last.get("parts", {}).items()}
     if not history or history[-1][0] != done:
         history.append((done, f))

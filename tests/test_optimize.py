@@ -155,3 +155,22 @@ def test_adam_ignores_a_carried_memory_and_returns_none():
     first = _stylizer(style, size=48, iters=5, window=5).run(content)
     res = _stylizer(style, size=48, iters=5, window=5, optimizer="adam").run(content, memory=first.memory)
     assert res.memory is None and res.iterations == 5
+
+
+def test_bounded_run_reports_the_loss_of_the_image_it_returns():
+    from neuralpaint.objective import LossWeights, Objective
+
+    content, style = _images()
+    for bounded in (True, False):
+        st = _stylizer(style, size=48, iters=30, window=10, init="noise", noise_std=1.0, bounded=bounded,
+                       style_weight=1e9)
+        res = st.run(content)
+        objective = Objective(st.vgg, LossWeights.of(st.settings), st.bank.targets(48), content)
+        with torch.no_grad():
+            shown = float(objective(res.image)[0])
+        if bounded:
+            assert 0.0 <= float(res.raw.min()) and float(res.raw.max()) <= 1.0
+            assert shown == pytest.approx(res.loss, rel=1e-4)
+        else:  # the unbounded optimum leaves [0, 1]: the reported loss is not the saved image's
+            assert float(res.raw.min()) < 0.0 or float(res.raw.max()) > 1.0
+            assert shown != pytest.approx(res.loss, rel=1e-3)
