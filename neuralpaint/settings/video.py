@@ -49,7 +49,10 @@ class VideoSettings:
     fill_iters: int = option(50, "Iteration cap of the pass that paints unseen pixels.", cli=False,
                              label="fill-iters", minimum=1)
     #: Start each frame's L-BFGS with the previous frame's curvature memory (our addition).
-    carry_memory: bool = option(False, "Start each frame's L-BFGS with the previous frame's memory.", cli=False)
+    #: Measured (street clip, 192 px, frame 2 from the warped frame 1, 150 iterations): float loss
+    #: 1470 vs 1483 fresh (−0.9%), output loss 2.20e5 vs 2.35e5 (−6.6%), same time. A gain too
+    #: small on one frame to change the default on; a resumed render starts its first frame fresh.
+    carry_memory: bool = option(False, "Start each frame's L-BFGS with the previous frame's curvature memory.")
     short_term: bool = option(True, "Temporal loss against the previous frame.")
     long_term: bool = option(False, "Temporal loss against the frames at --offsets.")
     #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
