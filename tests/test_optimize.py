@@ -130,3 +130,47 @@ def test_style_grams_are_computed_once_per_size_and_reused(monkeypatch):
     st.run(content)
     # the two runs only ever pass content-sized images; the style went through the VGG once
     assert style_passes == 1 and all(shape[-2:] == (40, 48) for shape in calls[1:])
+
+
+def test_carried_lbfgs_memory_starts_the_next_problem_where_the_last_left_off():
+    from neuralpaint.optimize import LbfgsMemory
+
+    content, style = _images()
+    st = _stylizer(style, size=48, iters=15, window=5, init="noise")
+    first = st.run(content)
+    assert isinstance(first.memory, LbfgsMemory) and first.memory.dirs
+    # the same problem continued from where it stopped: with the memory, its first steps are
+    # quasi-Newton steps already, so 5 more iterations go further than 5 from scratch
+    fresh = st.run(content, init=first.raw, max_iters=5)
+    carried = st.run(content, init=first.raw, max_iters=5, memory=first.memory)
+    assert carried.iterations == fresh.iterations == 5
+    assert carried.loss < fresh.loss < first.loss
+    # a memory of another size is not used (and does not fail)
+    other = st.run(content[..., :32, :32], max_iters=3, memory=first.memory)
+    assert other.iterations == 3 and math.isfinite(other.loss)
+
+
+def test_adam_ignores_a_carried_memory_and_returns_none():
+    content, style = _images()
+    first = _stylizer(style, size=48, iters=5, window=5).run(content)
+    res = _stylizer(style, size=48, iters=5, window=5, optimizer="adam").run(content, memory=first.memory)
+    assert res.memory is None and res.iterations == 5
+
+
+def test_bounded_run_reports_the_loss_of_the_image_it_returns():
+    from neuralpaint.objective import LossWeights, Objective
+
+    content, style = _images()
+    for bounded in (True, False):
+        st = _stylizer(style, size=48, iters=30, window=10, init="noise", noise_std=1.0, bounded=bounded,
+                       style_weight=1e9)
+        res = st.run(content)
+        objective = Objective(st.vgg, LossWeights.of(st.settings), st.bank.targets(48), content)
+        with torch.no_grad():
+            shown = float(objective(res.image)[0])
+        if bounded:
+            assert 0.0 <= float(res.raw.min()) and float(res.raw.max()) <= 1.0
+            assert shown == pytest.approx(res.loss, rel=1e-4)
+        else:  # the unbounded optimum leaves [0, 1]: the reported loss is not the saved image's
+            assert float(res.raw.min()) < 0.0 or float(res.raw.max()) > 1.0
+            assert shown != pytest.approx(res.loss, rel=1e-3)

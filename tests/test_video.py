@@ -164,7 +164,7 @@ def test_bad_output_suffix_and_output_equal_to_input(synthetic, tmp_path):
 def test_flow_source_distrusts_a_flow_that_missed_the_motion(tmp_path, monkeypatch):
     # a dark square moves 8 px over a static background; the "flow" saw nothing (zero both ways,
     # so the forward-backward check passes everywhere): the photometric gate must catch it
-    from neuralpaint.video import FlowSource
+    from neuralpaint.flowstore import FlowSource
 
     rng = np.random.default_rng(0)
     bg = (100 + 20 * rng.random((32, 48, 3))).astype(np.uint8)
@@ -185,3 +185,15 @@ def test_flow_source_distrusts_a_flow_that_missed_the_motion(tmp_path, monkeypat
     assert pf.c_backward[moved_over].max() == 0  # the ghost would be held here otherwise
     assert pf.c_backward[~moved_over].min() > 0.99
     np.testing.assert_array_equal(pf.c_still, pf.c_backward)  # zero flow: both transports agree
+
+
+def test_carried_lbfgs_memory_changes_later_frames_only(synthetic, tmp_path):
+    _, path, style = synthetic
+    common = dict(SHALLOW, end=3)
+    fresh = stylize_video(path, [style], tmp_path / "fresh/", **common)
+    carried = stylize_video(path, [style], tmp_path / "carried/", carry_memory=True, **common)
+    a, b = read_frames(fresh.output), read_frames(carried.output)
+    assert len(a) == len(b) == 3
+    np.testing.assert_array_equal(a[0], b[0])  # the first frame has no memory to start from
+    assert any(np.abs(x.astype(int) - y.astype(int)).max() > 0 for x, y in zip(a[1:], b[1:]))
+    assert [r.iterations for r in carried.records] == [r.iterations for r in fresh.records]
