@@ -82,6 +82,10 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     done = start_iteration
     last: dict[str, Any] = {}
     history: list[tuple[int, float]] = []
+    # the loss of every iteration, kept on the device and read once per window with the loss the
+    # stopping rule needs (no host sync of its own); the last evaluation of an iteration wins
+    # (with the line search, normally its accepted point)
+    pending: list[tuple[int, torch.Tensor]] = []
 
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
@@ -93,14 +97,13 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         # Iterations, not evaluations: L-BFGS's line search evaluates more than once per iteration.
         it = done + (opt.state[x].get("n_iter", 0) - base["n_iter"] + 1 if lbfgs else counter["evals"] - base["evals"])
         counter["it"] = it
-        if callback is None and counter["evals"] == 1:
-            # the loss at the init is always recorded (one host sync per image): a video run
-            # compares it with the previous frame's final loss (how much work the init kept)
-            history.append((1, float(total.detach())))
+        if pending and pending[-1][0] == it:
+            pending[-1] = (it, last["total"])
+        else:
+            pending.append((it, last["total"]))
         if callback is not None and it != counter["reported"] and (it % progress_every == 0 or it == 1):
             counter["reported"] = it
             value = float(total.detach())
-            history.append((it, value))
             emit(callback, IterationEvent(
                 iteration=min(it, max_iters), max_iters=max_iters, loss=value,
                 losses={k: float(v.detach()) for k, v in parts.items()}, elapsed=time.perf_counter() - t0,
@@ -127,7 +130,13 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
                 for _ in range(n):
                     opt.step(closure)  # type: ignore[arg-type]
                 done += n
-            f = float(last["total"])  # the one host sync per window
+            values = torch.stack([v for _, v in pending]).tolist()  # the one host sync per window
+            for (i, _), v in zip(pending, values):
+                if history and history[-1][0] == i:  # a window starts by re-evaluating the last point
+                    history.pop()
+                history.append((i, v))
+            pending.clear()
+            f = values[-1]
             if not math.isfinite(f) or not torch.isfinite(x).all():
                 with torch.no_grad():
                     x.copy_(good)  # keep the last finite iterate
@@ -156,8 +165,11 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
             f = float(last["total"]) if math.isfinite(float(last["total"])) else math.nan
             reason = STOP_NONFINITE
     losses = {k: float(v) for k, v in last.get("parts", {}).items()}
-    if not history or history[-1][0] != done:
-        history.append((done, f))
+    # entry (i, loss): the loss at the start of iteration i (1: the init); the last entry is the
+    # final evaluation, labelled with the iteration count (it replaces the last iteration's start)
+    while history and history[-1][0] >= done:
+        history.pop()
+    history.append((done, f))
     if callback is not None:
         emit(callback, ScaleDone(scale=scale, scales=scales, iterations=done, stop_reason=reason, loss=f))
     return ScaleResult(image=x.detach(), iterations=done, stop_reason=reason, loss=f, losses=losses,

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_bench_prints_ratio_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--device", "cpu", "--size", "32",
-                           "--iters", "2", "--warmup", "0", "--ablate", "--json", str(out)],
+                           "--iters", "2", "--warmup", "0", "--repeat", "2", "--ablate", "--json", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "faster per iteration than the reference" in proc.stdout
@@ -23,9 +23,13 @@ def test_bench_prints_ratio_and_writes_json(tmp_path):
     assert img["reference"]["ms_per_iter"] > 0
     variants = {r["variant"] for r in img["rows"]}
     assert variants == {"ours", "ours, NCHW"}
+    assert len(img["reference"]["ms_per_iter_each"]) == 2
     for row in img["rows"]:
         assert row["speedup"] > 0 and row["tflops"] > 0
-        assert abs(row["speedup"] - img["reference"]["ms_per_iter"] / row["ms_per_iter"]) < 1e-6
+        # the ratio is the median of the per-repeat ratios (interleaved runs), the speedup its inverse
+        each = [t / r for t, r in zip(row["ms_per_iter_each"], img["reference"]["ms_per_iter_each"])]
+        assert abs(row["ratio"] - sum(each) / 2) < 1e-9
+        assert abs(row["speedup"] * row["ratio"] - 1.0) < 1e-9
 
 
 def test_reference_and_ours_start_from_the_same_loss():

@@ -130,3 +130,24 @@ def test_style_grams_are_computed_once_per_size_and_reused(monkeypatch):
     st.run(content)
     # the two runs only ever pass content-sized images; the style went through the VGG once
     assert style_passes == 1 and all(shape[-2:] == (40, 48) for shape in calls[1:])
+
+
+@pytest.mark.parametrize("line_search", [False, True])
+def test_history_holds_the_loss_of_every_iteration_without_a_callback(line_search):
+    """A frame's history is fine enough to say when its loss came within 1% of its final value:
+    one entry per iteration, the init first, the final evaluation last (read once per window)."""
+    content, style = _images()
+    res = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=line_search).run(content)
+    its = [i for i, _ in res.history]
+    assert its == list(range(1, 13))
+    assert res.history[-1][1] == pytest.approx(res.loss)
+    assert res.history[0][1] > 2 * res.loss  # the init's loss, from the content image
+
+
+def test_history_with_a_callback_is_the_same_per_iteration_record():
+    content, style = _images()
+    quiet = _stylizer(style, size=48, iters=8, window=4, tol=0.0, line_search=False).run(content)
+    events = []
+    loud = _stylizer(style, size=48, iters=8, window=4, tol=0.0, line_search=False).run(content, callback=events.append)
+    assert [i for i, _ in loud.history] == [i for i, _ in quiet.history] == list(range(1, 9))
+    assert [v for _, v in loud.history] == pytest.approx([v for _, v in quiet.history], rel=1e-5)
