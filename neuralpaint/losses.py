@@ -22,13 +22,13 @@ class _Gram(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, flat: torch.Tensor, n: float) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, flat: torch.Tensor, n: float) -> torch.Tensor:
         ctx.save_for_backward(flat)
         ctx.n = n
         return torch.bmm(flat.transpose(1, 2), flat).div_(n)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (flat,) = ctx.saved_tensors
         sym = (grad + grad.transpose(1, 2)).div_(ctx.n)
         return torch.bmm(flat, sym), None
