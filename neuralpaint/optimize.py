@@ -38,6 +38,12 @@ STOP_MAX_ITERS = "max_iters"
 STOP_NONFINITE = "nonfinite"
 
 
+def _defers_events(device: torch.device) -> bool:
+    """Whether progress events wait for the window's one host sync (CUDA: reading a loss inside
+    the window would stall the queue of kernels)."""
+    return device.type == "cuda"
+
+
 def scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
     """Sizes of coarse-to-fine: halving per scale, finishing at (h, w)."""
     return [(max(1, round(h / 2 ** (scales - 1 - s))), max(1, round(w / 2 ** (scales - 1 - s))))
@@ -86,6 +92,15 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     # stopping rule needs (no host sync of its own); the last evaluation of an iteration wins
     # (with the line search, normally its accepted point)
     pending: list[tuple[int, torch.Tensor]] = []
+    # On CUDA the progress events wait for that read too (their values stay on the device until
+    # then), so a listening callback adds no host sync inside a window; on the CPU they go at once.
+    defer = _defers_events(x.device)
+    reports: list[tuple[int, list[str], list[torch.Tensor], float]] = []
+
+    def report(it: int, value: float, losses: dict[str, float], elapsed: float) -> None:
+        emit(callback, IterationEvent(
+            iteration=min(it, max_iters), max_iters=max_iters, loss=value, losses=losses, elapsed=elapsed,
+            scale=scale, scales=scales, size=size, snapshot=lambda: evaluated.detach().clone()))
 
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
@@ -103,11 +118,12 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
             pending.append((it, last["total"]))
         if callback is not None and it != counter["reported"] and (it % progress_every == 0 or it == 1):
             counter["reported"] = it
-            value = float(total.detach())
-            emit(callback, IterationEvent(
-                iteration=min(it, max_iters), max_iters=max_iters, loss=value,
-                losses={k: float(v.detach()) for k, v in parts.items()}, elapsed=time.perf_counter() - t0,
-                scale=scale, scales=scales, size=size, snapshot=lambda: evaluated.detach().clone()))
+            if defer:
+                reports.append((it, list(parts), [total.detach(), *(v.detach() for v in parts.values())],
+                                time.perf_counter() - t0))
+            else:
+                report(it, float(total.detach()), {k: float(v.detach()) for k, v in parts.items()},
+                       time.perf_counter() - t0)
         return total
 
     f_past: Optional[float] = None
@@ -130,14 +146,23 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
                 for _ in range(n):
                     opt.step(closure)  # type: ignore[arg-type]
                 done += n
-            values = torch.stack([v for _, v in pending]).tolist()  # the one host sync per window
+            # the one host sync per window: every iteration's loss, whether x is finite, and the
+            # values of deferred progress events
+            queued = [v for _, _, vs, _ in reports for v in vs]
+            read = torch.stack([*(v for _, v in pending), torch.isfinite(x).all().float(),
+                                *queued]).float().tolist()
+            values, finite_x, rest = read[:len(pending)], read[len(pending)] == 1.0, read[len(pending) + 1:]
+            for it_r, names, vs, elapsed in reports:
+                got, rest = rest[:len(vs)], rest[len(vs):]
+                report(it_r, got[0], dict(zip(names, got[1:])), elapsed)
+            reports.clear()
             for (i, _), v in zip(pending, values):
                 if history and history[-1][0] == i:  # a window starts by re-evaluating the last point
                     history.pop()
                 history.append((i, v))
             pending.clear()
             f = values[-1]
-            if not math.isfinite(f) or not torch.isfinite(x).all():
+            if not math.isfinite(f) or not finite_x:
                 with torch.no_grad():
                     x.copy_(good)  # keep the last finite iterate
                 reason = STOP_NONFINITE

@@ -151,3 +151,27 @@ def test_history_with_a_callback_is_the_same_per_iteration_record():
     loud = _stylizer(style, size=48, iters=8, window=4, tol=0.0, line_search=False).run(content, callback=events.append)
     assert [i for i, _ in loud.history] == [i for i, _ in quiet.history] == list(range(1, 9))
     assert [v for _, v in loud.history] == pytest.approx([v for _, v in quiet.history], rel=1e-5)
+
+
+def test_deferred_progress_events_carry_the_same_values_as_immediate_ones(monkeypatch):
+    """On CUDA progress events wait for the window's one host read; their iterations and losses
+    are those the immediate events (CPU) report."""
+    from neuralpaint import optimize
+
+    content, style = _images()
+
+    def events_of(defer):
+        monkeypatch.setattr(optimize, "_defers_events", lambda device: defer)
+        got = []
+        st = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=False)
+        res = st.run(content, callback=got.append)
+        return [(e.iteration, e.loss, e.losses) for e in got if isinstance(e, IterationEvent)], res
+
+    now, res_now = events_of(False)
+    later, res_later = events_of(True)
+    assert [e[0] for e in later] == [e[0] for e in now] == [1, 5, 10]
+    for (_, loss_a, parts_a), (_, loss_b, parts_b) in zip(now, later):
+        assert loss_b == pytest.approx(loss_a, rel=1e-6)
+        assert parts_b.keys() == parts_a.keys()
+        assert all(parts_b[k] == pytest.approx(parts_a[k], rel=1e-6) for k in parts_a)
+    assert res_later.loss == pytest.approx(res_now.loss, rel=1e-6)
