@@ -29,6 +29,7 @@ from . import color
 from .device import configure_precision, effective_precision, is_oom
 from .errors import InterruptedRun, OutOfMemoryError
 from .events import IterationEvent, ScaleDone, emit
+from .lbfgs import FixedStepLBFGS
 from .objective import ImageTerm, LossWeights, Objective, StyleBank, resize
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import VGGFeatures, load_vgg
@@ -38,9 +39,10 @@ STOP_MAX_ITERS = "max_iters"
 STOP_NONFINITE = "nonfinite"
 
 
-def _defers_events(device: torch.device) -> bool:
-    """Whether progress events wait for the window's one host sync (CUDA: reading a loss inside
-    the window would stall the queue of kernels)."""
+def _sync_free(device: torch.device) -> bool:
+    """Whether a window must not read the device inside it (CUDA: each read drains the queue of
+    kernels): progress events wait for the window's one read, and fixed-step L-BFGS is
+    :class:`~neuralpaint.lbfgs.FixedStepLBFGS` (torch's reads several scalars per iteration)."""
     return device.type == "cuda"
 
 
@@ -74,8 +76,11 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     # contiguous: L-BFGS flattens the gradient with view(-1), which needs the NCHW layout
     x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     lbfgs = settings.optimizer == "lbfgs"
-    if lbfgs:
-        opt: torch.optim.Optimizer = torch.optim.LBFGS(
+    opt: Any
+    if lbfgs and not settings.line_search and _sync_free(x.device):
+        opt = FixedStepLBFGS([x], lr=settings.step_size, history_size=settings.lbfgs_history, max_iter=settings.window)
+    elif lbfgs:
+        opt = torch.optim.LBFGS(
             [x], lr=settings.step_size, max_iter=settings.window, history_size=settings.lbfgs_history,
             tolerance_grad=-1, tolerance_change=-1,
             line_search_fn="strong_wolfe" if settings.line_search else None)
@@ -94,7 +99,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     pending: list[tuple[int, torch.Tensor]] = []
     # On CUDA the progress events wait for that read too (their values stay on the device until
     # then), so a listening callback adds no host sync inside a window; on the CPU they go at once.
-    defer = _defers_events(x.device)
+    defer = _sync_free(x.device)
     reports: list[tuple[int, list[str], list[torch.Tensor], float]] = []
 
     def report(it: int, value: float, losses: dict[str, float], elapsed: float) -> None:
@@ -139,12 +144,12 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
                 group["max_iter"], group["max_eval"] = n, n * 5 // 4 if not settings.line_search else n * 25
                 before = opt.state[x].get("n_iter", 0)
                 base["n_iter"] = before
-                opt.step(closure)  # type: ignore[arg-type]
+                opt.step(closure)
                 done += max(1, opt.state[x]["n_iter"] - before)
             else:
                 base["evals"] = counter["evals"]
                 for _ in range(n):
-                    opt.step(closure)  # type: ignore[arg-type]
+                    opt.step(closure)
                 done += n
             # the one host sync per window: every iteration's loss, whether x is finite, and the
             # values of deferred progress events

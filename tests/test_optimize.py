@@ -161,7 +161,7 @@ def test_deferred_progress_events_carry_the_same_values_as_immediate_ones(monkey
     content, style = _images()
 
     def events_of(defer):
-        monkeypatch.setattr(optimize, "_defers_events", lambda device: defer)
+        monkeypatch.setattr(optimize, "_sync_free", lambda device: defer)
         got = []
         st = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=False)
         res = st.run(content, callback=got.append)
@@ -175,3 +175,21 @@ def test_deferred_progress_events_carry_the_same_values_as_immediate_ones(monkey
         assert parts_b.keys() == parts_a.keys()
         assert all(parts_b[k] == pytest.approx(parts_a[k], rel=1e-6) for k in parts_a)
     assert res_later.loss == pytest.approx(res_now.loss, rel=1e-6)
+
+
+def test_sync_free_fixed_step_lbfgs_gives_the_same_run_as_torch_lbfgs(monkeypatch):
+    """The CUDA path's fixed-step L-BFGS (no host reads) runs the same iterations as torch's."""
+    from neuralpaint import lbfgs, optimize
+
+    content, style = _images()
+    made = []
+    real = lbfgs.FixedStepLBFGS
+    monkeypatch.setattr(optimize, "FixedStepLBFGS", lambda *a, **k: made.append(1) or real(*a, **k))
+    runs = {}
+    for free in (False, True):
+        monkeypatch.setattr(optimize, "_sync_free", lambda device, free=free: free)
+        runs[free] = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=False).run(content)
+    assert made == [1]
+    assert runs[True].iterations == runs[False].iterations == 12
+    assert runs[True].loss == pytest.approx(runs[False].loss, rel=1e-3)
+    assert [i for i, _ in runs[True].history] == [i for i, _ in runs[False].history]
