@@ -118,7 +118,8 @@ class RuntimeSettings:
     #: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
     device: str = "auto"
     #: ``auto`` = tf32 on CUDA, fp32 on CPU. ``bf16`` runs the VGG pass under bf16 autocast;
-    #: losses and the optimiser state stay fp32.
+    #: losses and the optimiser state stay fp32. auto is not bf16 on CPUs with AVX-512 BF16: on
+    #: trained features its style loss ended 31-47% above fp32's (200 it, 192/256 px), 1.9-2.9x faster.
     precision: str = "auto"
     #: NHWC memory layout for the VGG pass (faster convolutions on CPU and tensor cores).
     channels_last: bool = True
