@@ -118,3 +118,17 @@ def test_converged_at_is_the_first_iteration_inside_the_band_for_good():
     assert converged_at(history) == 5  # iteration 3 dipped inside and left again
     assert converged_at([[1, 5.0], [3, 5.0]]) == 1
     assert converged_at([]) is None
+
+
+def test_device_table_puts_image_and_video_numbers_of_each_size_and_precision_in_one_row(capsys):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench
+
+    image = {"size": [192, 256], "rows": [{"precision": "fp32", "ms_per_iter": 5.0, "ratio": 0.5},
+                                          {"precision": "bf16", "ms_per_iter": 2.0, "ratio": 0.2}]}
+    video = {"size": 256, "precision": "bf16", "rows": [{"later_seconds": 0.25, "later_iters": 40.0,
+                                                         "first_seconds": 1.5}]}
+    bench.device_table({"images": [image], "videos": [video]})
+    lines = capsys.readouterr().out.splitlines()
+    assert "| 256 | fp32 | 5.0 | 0.50 | — | — | — |" in lines  # no video measured: empty cells
+    assert "| 256 | bf16 | 2.0 | 0.20 | 0.25 | 40 | 1.50 |" in lines
