@@ -8,15 +8,18 @@ gradients), loss modules inside the network, the image clamped in every closure,
 size, iterations, weights (seeded random unless ``--weights``) and loss weights, and both run
 after a warm-up. On CUDA the timings use CUDA events.
 
-    python scripts/bench.py --device cpu --size 128 --iters 20
-    python scripts/bench.py --device cuda --size 512 --iters 100 --precisions fp32,tf32,bf16 --video
+    python scripts/bench.py --device cpu --size 128 --iters 20          # image, per iteration
+    python scripts/bench.py --video --weights hed --frames 12 --set today: --set new:iters=200
+    python scripts/bench.py --end-to-end                                # whole processes
+    python scripts/bench.py --device cuda --device-table                # 256/512/1024 x precisions
 
 The final losses differ because the reference clamps the image to [0,1] in every closure and
 ours does not (Gatys' formulation; outputs are clamped at the end); both start from the same
-loss (checked). Prints per-iteration milliseconds, the ratio, achieved TFLOP/s (conv FLOPs of the forward pass
-plus the input gradient, counted the same way for both), peak memory; with ``--video`` the
-seconds per frame of a synthetic clip split into flow wait, optimisation and I/O.
-``--json PATH`` writes everything as JSON too.
+loss (checked). Prints per-iteration milliseconds, the ratio (median over interleaved
+``--repeat`` runs), achieved TFLOP/s (conv FLOPs of the forward pass plus the input gradient,
+counted the same way for both), peak memory. ``--video``: seconds per finished frame and video
+quality on real footage (``bench_video.py``); ``--end-to-end``: ``neuralpaint image`` against the
+plain loop as whole processes (``end_to_end.py``). ``--json PATH`` writes everything as JSON too.
 """
 
 from __future__ import annotations
