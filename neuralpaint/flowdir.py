@@ -31,7 +31,7 @@ from flows.flo import HEADER_BYTES, MAGIC_BYTES
 
 from .errors import InputError
 from .settings import VideoSettings
-from .video import FlowSource, PairFlows
+from .flowstore import FlowSource, PairFlows
 
 
 def flow_file(folder: Path, kind: str, t: int, j: int) -> Path:
@@ -95,7 +95,7 @@ def check_flow_dir(folder: Path, n: int, first: int, offsets: Sequence[int], sha
 
 
 class FlowDirSource(FlowSource):
-    """:class:`~neuralpaint.video.FlowSource` whose flows come from ``.flo`` files (read ahead in
+    """:class:`~neuralpaint.flowstore.FlowSource` whose flows come from ``.flo`` files (read ahead in
     its worker threads like computed ones) instead of an optical-flow method."""
 
     def __init__(self, frames: Sequence[np.ndarray], folder: Path, first: int, cache_dir: Path, clip_key: str):

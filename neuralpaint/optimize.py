@@ -53,6 +53,44 @@ def scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
 
 
 @dataclass
+class LbfgsMemory:
+    """L-BFGS's curvature pairs at the end of an optimisation, to start a similar problem with
+    (the next frame of a video: same style, nearly the same image).
+
+    Our addition to the papers, which start every frame's L-BFGS from scratch: its first
+    iterations are then gradient steps while it rebuilds a memory that the previous frame had.
+    """
+
+    dirs: list[torch.Tensor]  #: y_i = gradient differences
+    steps: list[torch.Tensor]  #: s_i = steps
+    ro: list[Any]  #: 1 / (y_i · s_i)
+    h_diag: Any  #: scale of the initial inverse Hessian
+
+    def seed(self, opt: torch.optim.Optimizer, x: torch.Tensor) -> bool:
+        """Give ``opt`` (a fresh LBFGS over ``x``) this memory; False where it does not fit.
+
+        torch's LBFGS keeps its memory in ``opt.state``; its first step builds none only when
+        ``n_iter`` is 0. Seeded with ``n_iter`` 1, a zero previous step and gradient, the pair it
+        would add first has y·s = 0 and is skipped, and the first direction is the two-loop
+        product of the carried memory with the new gradient.
+        """
+        if not self.dirs or self.dirs[0].numel() != x.numel() or self.dirs[0].device != x.device:
+            return False
+        zero = torch.zeros(x.numel(), dtype=self.dirs[0].dtype, device=x.device)
+        opt.state[x].update({"func_evals": 0, "n_iter": 1, "d": zero, "t": 0.0, "old_dirs": list(self.dirs),
+                             "old_stps": list(self.steps), "ro": list(self.ro), "H_diag": self.h_diag,
+                             "prev_flat_grad": zero.clone(), "prev_loss": None})
+        return True
+
+    @classmethod
+    def of(cls, opt: torch.optim.Optimizer, x: torch.Tensor) -> Optional["LbfgsMemory"]:
+        state = opt.state.get(x, {})
+        if not state.get("old_dirs"):
+            return None
+        return cls(list(state["old_dirs"]), list(state["old_stps"]), list(state["ro"]), state["H_diag"])
+
+
+@dataclass
 class ScaleResult:
     image: torch.Tensor
     iterations: int
@@ -60,16 +98,19 @@ class ScaleResult:
     loss: float
     losses: dict[str, float]
     history: list[tuple[int, float]]
+    memory: Optional[LbfgsMemory] = None  #: L-BFGS's curvature pairs at the end (L-BFGS only)
 
 
 def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, max_iters: int,
               callback: Optional[Callable[[Any], None]] = None, *, scale: int = 0, scales: int = 1,
               progress_every: int = 5, t_start: Optional[float] = None,
-              start_iteration: int = 0) -> ScaleResult:
+              start_iteration: int = 0, memory: Optional[LbfgsMemory] = None) -> ScaleResult:
     """Optimise ``x0`` until the stopping rule fires or ``max_iters`` iterations are done.
 
     ``start_iteration``: iterations already done at this scale by an interrupted run that ``x0``
     continues (the count and the cap go on from there; the optimiser's own memory restarts).
+    ``memory``: L-BFGS curvature pairs to start from (:class:`LbfgsMemory`; ignored by Adam or
+    where the size differs).
     Ctrl-C raises :class:`~neuralpaint.errors.InterruptedRun` with the last evaluated iterate.
     """
     t0 = time.perf_counter() if t_start is None else t_start
@@ -84,6 +125,8 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
             [x], lr=settings.step_size, max_iter=settings.window, history_size=settings.lbfgs_history,
             tolerance_grad=-1, tolerance_change=-1,
             line_search_fn="strong_wolfe" if settings.line_search else None)
+        if memory is not None:
+            memory.seed(opt, x)
     else:
         opt = torch.optim.Adam([x], lr=settings.step_size)
 
@@ -203,7 +246,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     if callback is not None:
         emit(callback, ScaleDone(scale=scale, scales=scales, iterations=done, stop_reason=reason, loss=f))
     return ScaleResult(image=x.detach(), iterations=done, stop_reason=reason, loss=f, losses=losses,
-                       history=history)
+                       history=history, memory=LbfgsMemory.of(opt, x) if lbfgs else None)
 
 
 @dataclass
@@ -231,6 +274,7 @@ class OptimizeResult:
     seconds: float
     history: list[tuple[int, float]] = field(default_factory=list)
     scale_iterations: list[int] = field(default_factory=list)
+    memory: Optional[LbfgsMemory] = None  #: L-BFGS memory at the end (to seed the next frame)
 
 
 def _style_side(size: tuple[int, int], full: tuple[int, int], style_long_side: Optional[int]) -> int:
@@ -292,7 +336,8 @@ class Stylizer:
     def run(self, content: torch.Tensor, *, init: Optional[torch.Tensor] = None,
             extra_terms: Sequence[tuple[ImageTerm, float]] = (), max_iters: Optional[int] = None,
             callback: Optional[Callable[[Any], None]] = None,
-            resume: Optional["Partial"] = None, style_long_side: Optional[int] = None) -> OptimizeResult:
+            resume: Optional["Partial"] = None, style_long_side: Optional[int] = None,
+            memory: Optional[LbfgsMemory] = None) -> OptimizeResult:
         """Stylise ``content`` (1,3,H,W) in [0,1] at its own size.
 
         ``resume`` continues an interrupted run (:class:`Partial`: its scale, iterations done and
@@ -302,6 +347,7 @@ class Stylizer:
         ``init`` (e.g. a warped previous frame, in the optimised space: luminance when
         preserving colours) replaces ``settings.init``; ``extra_terms`` are (term, weight) pairs
         defined at full size and resampled for coarser scales.
+        ``memory``: L-BFGS curvature pairs of a similar problem (the previous frame) to start from.
         """
         s = self.settings
         cap = s.iters if max_iters is None else max_iters
@@ -347,7 +393,8 @@ class Stylizer:
                     extra_terms=[(term.at_size(size), wgt) for term, wgt in extra_terms], precision=self.precision)
                 result = run_scale(x, objective, s, cap, relay if callback is not None else None,
                                    scale=k, scales=len(sizes), progress_every=self.progress_every,
-                                   t_start=t0, start_iteration=done_before if k == first else 0)
+                                   t_start=t0, start_iteration=done_before if k == first else 0,
+                                   memory=memory)
                 x = result.image
                 history.extend(result.history)
                 its.append(result.iterations)
@@ -370,4 +417,4 @@ class Stylizer:
         image = color.recombine(raw, content) if s.preserve_colors else raw.clamp(0, 1)
         return OptimizeResult(image=image, raw=raw, iterations=total_iters, stop_reason=result.stop_reason,
                               loss=result.loss, losses=result.losses, seconds=time.perf_counter() - t0,
-                              history=history, scale_iterations=its)
+                              history=history, scale_iterations=its, memory=result.memory)

@@ -193,3 +193,28 @@ def test_sync_free_fixed_step_lbfgs_gives_the_same_run_as_torch_lbfgs(monkeypatc
     assert runs[True].iterations == runs[False].iterations == 12
     assert runs[True].loss == pytest.approx(runs[False].loss, rel=1e-3)
     assert [i for i, _ in runs[True].history] == [i for i, _ in runs[False].history]
+
+
+def test_carried_lbfgs_memory_starts_the_next_problem_where_the_last_left_off():
+    from neuralpaint.optimize import LbfgsMemory
+
+    content, style = _images()
+    st = _stylizer(style, size=48, iters=15, window=5, init="noise")
+    first = st.run(content)
+    assert isinstance(first.memory, LbfgsMemory) and first.memory.dirs
+    # the same problem continued from where it stopped: with the memory, its first steps are
+    # quasi-Newton steps already, so 5 more iterations go further than 5 from scratch
+    fresh = st.run(content, init=first.raw, max_iters=5)
+    carried = st.run(content, init=first.raw, max_iters=5, memory=first.memory)
+    assert carried.iterations == fresh.iterations == 5
+    assert carried.loss < fresh.loss < first.loss
+    # a memory of another size is not used (and does not fail)
+    other = st.run(content[..., :32, :32], max_iters=3, memory=first.memory)
+    assert other.iterations == 3 and math.isfinite(other.loss)
+
+
+def test_adam_ignores_a_carried_memory_and_returns_none():
+    content, style = _images()
+    first = _stylizer(style, size=48, iters=5, window=5).run(content)
+    res = _stylizer(style, size=48, iters=5, window=5, optimizer="adam").run(content, memory=first.memory)
+    assert res.memory is None and res.iterations == 5

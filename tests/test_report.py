@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from html.parser import HTMLParser
-from pathlib import Path
-from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -17,36 +14,7 @@ import json
 from neuralpaint import media, report
 from neuralpaint.errors import InputError
 from neuralpaint.video import stylize_video
-
-
-class Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.refs: list[str] = []
-        self.images = 0
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        self.images += tag == "img"
-        self.refs += [a[k] for k in ("src", "href") if a.get(k)]
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def open_page(path: Path) -> tuple[Page, str]:
-    """Parse the page, check that every file it references exists; returns (parser, its text)."""
-    html = path.read_text(encoding="utf-8")
-    p = Page()
-    p.feed(html)
-    p.close()
-    assert p.images > 0
-    for ref in p.refs:
-        assert "://" not in ref and not ref.startswith("/"), ref
-        assert (path.parent / unquote(ref)).is_file(), ref
-    assert not [f for f in path.parent.iterdir() if f.name.startswith(".") and ".tmp" in f.name]
-    return p, " ".join(" ".join(p.text).split())
+from pageutil import open_page
 
 
 @pytest.fixture(scope="module")
@@ -149,27 +117,3 @@ def test_bad_run_folders(tmp_path, cli):
     assert r.code == 2 and "missing" in r.err
     r = cli("report", tmp_path, "-o", tmp_path / "page.txt", "-q")
     assert r.code == 2 and "page.txt" in r.err
-
-
-def test_page_building_escapes_and_formats(tmp_path):
-    page = report.Page(tmp_path / "p.html", "a <title> & more")
-    page.table(["name", "value"], [["<script>", 1.234567], ["x", None], ["y", 3]], caption="c&c")
-    page.note("<b>careful</b>")
-    report.line_plot(page.asset("plot.png"), {"s": ([1, 2, 3], [1.0, None, 3.0])}, title="t", xlabel="x", ylabel="y")
-    page.image(page.files[-1], "a plot")
-    page.write()
-    html = (tmp_path / "p.html").read_text(encoding="utf-8")
-    assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;careful" in html
-    assert "1.235" in html and "—" in html and "c&amp;c" in html
-    open_page(tmp_path / "p.html")
-    assert report.pick_frames(10, 3) == [0, 4, 9] or report.pick_frames(10, 3) == [0, 5, 9]
-    assert report.pick_frames(2, 3) == [0, 1] and report.pick_frames(0) == []
-
-
-def test_definition_values_wrap_so_the_settings_row_fits_the_window(tmp_path):
-    from neuralpaint.report import _CSS, Page
-    page = Page(tmp_path / "p.html", "t")
-    page.definitions([("settings", ", ".join(f"option_{i} {i * 1e6}" for i in range(40)))])
-    text = page.write().read_text()
-    assert '<td class="l wrap">' in text
-    assert "td.wrap{white-space:normal;overflow-wrap:anywhere}" in _CSS

@@ -164,7 +164,7 @@ def test_bad_output_suffix_and_output_equal_to_input(synthetic, tmp_path):
 def test_flow_source_distrusts_a_flow_that_missed_the_motion(tmp_path, monkeypatch):
     # a dark square moves 8 px over a static background; the "flow" saw nothing (zero both ways,
     # so the forward-backward check passes everywhere): the photometric gate must catch it
-    from neuralpaint.video import FlowSource
+    from neuralpaint.flowstore import FlowSource
 
     rng = np.random.default_rng(0)
     bg = (100 + 20 * rng.random((32, 48, 3))).astype(np.uint8)

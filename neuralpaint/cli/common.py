@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from .. import guard
 from ..errors import InputError
 from .progress import ProgressRenderer, err_console  # noqa: F401  (re-exported for the commands)
-
-
-def parse_int_list(text: Optional[str], option: str) -> Optional[tuple[int, ...]]:
-    """``"1,2,4"`` -> (1, 2, 4); errors name the option and repeat the text."""
-    if text is None:
-        return None
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise InputError(f"{option} needs comma-separated integers, got {text!r}")
-    try:
-        return tuple(int(p) for p in parts)
-    except ValueError:
-        raise InputError(f"{option} needs comma-separated integers, got {text!r}") from None
-
-
-def parse_offsets(text: Optional[str], option: str = "--offsets") -> Optional[tuple[int, ...]]:
-    values = parse_int_list(text, option)
-    if values is None:
-        return None
-    for v in values:
-        if v < 1:
-            raise InputError(f"{option} must be positive frame offsets, got {v} in {text!r}")
-    if len(set(values)) != len(values):
-        raise InputError(f"{option} must not repeat an offset, got {text!r}")
-    return values
-
-
-def parse_float_list(text: Optional[str], option: str) -> Optional[tuple[float, ...]]:
-    if text is None:
-        return None
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        raise InputError(f"{option} needs comma-separated numbers, got {text!r}") from None
-    if not values or any(not math.isfinite(v) or v < 0 for v in values):
-        raise InputError(f"{option} needs non-negative finite numbers, got {text!r}")
-    return values
 
 
 def existing_file(path: Path, what: str) -> Path:

@@ -42,14 +42,9 @@ from rich.console import Console
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..errors import InputError
-from ..settings import EVAL_OFFSETS as OFFSETS
-from ..settings import FLOW_METHODS, ImageSettings, ModelSettings
-from ..settings import VideoSettings as V
-from ..settings import default as d
-from . import app
-from .common import ProgressRenderer, echo, existing_file, existing_path, parse_offsets
-from .options import DEFAULTS, Device, Weights
+from ..settings import EvalSettings, ImageSettings, ModelSettings, RuntimeSettings
+from .common import ProgressRenderer, echo, existing_file, existing_path
+from .spine import Fields, command
 
 if TYPE_CHECKING:
     from ..quality import QualityReport
@@ -60,16 +55,15 @@ def format_value(v: float | None, digits: int = 4) -> str:
     return "—" if v is None else f"{v:.{digits}g}"
 
 
-@app.command("evaluate", no_args_is_help=True)
+@command("evaluate", no_args_is_help=True)
 def evaluate(
     stylized: Annotated[Path, typer.Argument(help="The stylised clip (GIF, video or frame folder).", show_default=False)],
     source: Annotated[Path, typer.Argument(help="The clip it was made from (flows are computed on it).", show_default=False)],
-    offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets k of E_k.")] = ",".join(map(str, OFFSETS)),
-    flow: Annotated[str, typer.Option("--flow", help="Optical flow of the source: dis, farneback, deepflow or tvl1.")] = d(V, "flow"),
+    measure: EvalSettings = Fields(),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON {E, per_frame, frames, ...} instead of tables.")] = False,
     style: Annotated[Optional[Path], typer.Option("--style", help="The style image of the clip: adds the style-loss drift (needs the VGG, see --weights).")] = None,
-    weights: Weights = DEFAULTS["weights"],
-    device: Device = DEFAULTS["device"],
+    model: ModelSettings = Fields(only=("weights",)),
+    runtime: RuntimeSettings = Fields(only=("device",)),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Temporal consistency of a stylised clip: the warping error E_k (lower is steadier).
@@ -80,14 +74,11 @@ def evaluate(
 
     Beside E_k: the source clip's own E_k and the ratio, the error inside disoccluded pixels, the unstylised share, the sharpness drift and, with --style, the style-loss drift (docs/metrics.md).
     """
-    ks = parse_offsets(offsets)
-    assert ks is not None
+    ks, flow = measure.offsets, measure.flow
     existing_path(stylized, "stylized clip")
     existing_path(source, "source clip")
     if style is not None:
         existing_file(style, "style image")
-    if flow not in FLOW_METHODS:
-        raise InputError(f"unknown flow method {flow!r}; choose one of {', '.join(FLOW_METHODS)}")
     # here, not at the top: `neuralpaint --help` must not import torch
     from ..metrics import LossMeter, read_pair
     from ..quality import quality_report
@@ -101,8 +92,8 @@ def evaluate(
         meter = None
         if style is not None:
             size = max(out_frames[0].shape[:2]) if out_frames else 16
-            model = resolve_model(ModelSettings(weights=weights), progress)
-            meter = LossMeter(style, model, ImageSettings(size=max(16, size)), device)
+            meter = LossMeter(style, resolve_model(model, progress), ImageSettings(size=max(16, size)),
+                              runtime.device)
         quality = quality_report(out_frames, src_frames, None, meter, offsets=ks, method=flow, callback=progress)
     result = quality.warping
     if as_json:

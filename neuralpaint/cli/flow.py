@@ -11,27 +11,23 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
-
 import typer
 from typing_extensions import Annotated
 
 from ..errors import InputError
 from ..events import StageEvent
-from ..settings import VideoSettings as V
-from ..settings import default as d
-from . import app
-from .common import ProgressRenderer, done, elapsed_since, existing_path, parse_offsets
+from ..settings import FlowExportSettings
+from .common import ProgressRenderer, done, elapsed_since, existing_path
+from .options import Quiet
+from .spine import Fields, command
 
 
-@app.command("flow", no_args_is_help=True, help="Compute the optical flow of a clip: .flo files, reliability and colour PNGs.")
+@command("flow", no_args_is_help=True, help="Compute the optical flow of a clip: .flo files, reliability and colour PNGs.")
 def flow(
     input: Annotated[Path, typer.Argument(help="A GIF, a video file or a folder of frames.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the .flo and .png files.", show_default=False)],
-    method: Annotated[str, typer.Option("--method", help="Optical flow: dis, farneback, deepflow or tvl1.")] = d(V, "flow"),
-    offsets: Annotated[str, typer.Option("--offsets", help="Frame offsets j: flows between frames t and t-j.")] = "1",
-    size: Annotated[Optional[int], typer.Option("--size", help="Resize frames so the long side is SIZE pixels.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    export: FlowExportSettings = Fields(),
+    quiet: Quiet = False,
 ) -> None:
     """Optical flow of a clip, for inspection or for other tools."""
     import flows
@@ -39,9 +35,8 @@ def flow(
 
     from .. import guard, media
 
+    method, js = export.method, export.offsets
     check_method(method)
-    js = parse_offsets(offsets)
-    assert js is not None
     existing_path(input, "input clip")
     if output.exists() and not output.is_dir():
         raise InputError(f"output {str(output)!r} is a file; -o needs a folder")
@@ -51,7 +46,7 @@ def flow(
     with guard.reading((input, "input")), ProgressRenderer(quiet=quiet, label="flow") as progress:
         guard.check_write(output)
         progress(StageEvent("reading", 0, 1))
-        clip = media.read_clip(input, size=size)
+        clip = media.read_clip(input, size=export.size)
         progress(StageEvent("reading", 1, 1, f"{len(clip.frames)} frames"))
 
         def report(done: int, total: int) -> None:

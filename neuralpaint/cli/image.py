@@ -4,57 +4,31 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from typing_extensions import Annotated
 
-from typing import Any
-
 from ..errors import InputError, NonFiniteLossError
-from ..settings import ProgressSettings
+from ..settings import ImageSettings, ModelSettings, ProgressSettings, RuntimeSettings, as_options
 from ..settings import default as d
-from . import app, interrupted_with
+from . import interrupted_with
 from .common import ProgressRenderer, check_image_suffix, check_output, done, existing_file, say_if_replacing
-from .options import (DEFAULTS, LineSearch, ContentLayer, ContentWeight, Device, Init, InitImage, Iters,
-                      KeepWork, Lr, Optimizer, StyleLayers, check_init_image,
-                      Pooling, Precision, PreserveColors, Preview, PrintEvery, Compile, Quiet, SaveEvery,
-                      Scales, Seed, Size, StyleBlend, StyleScale, StyleWeight, Tol, TvWeight, Weights,
-                      fast_size, image_options, open_preview, progress_options, refuse_with_fast)
+from .options import KeepWork, Preview, Quiet, check_init_image, fast_size, open_preview, refuse_with_fast, with_progress
+from .spine import Fields, command
 
 
-@app.command("image", no_args_is_help=True)
+@command("image", no_args_is_help=True)
 def image(
     ctx: typer.Context,
     content: Annotated[Path, typer.Argument(help="The photo to paint.", show_default=False)],
     styles: Annotated[Optional[List[Path]], typer.Argument(help="One or more style images (blended); none with --fast.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output image \\[default: <content>_stylized.png].")] = None,
-    size: Size = None,
-    iters: Iters = DEFAULTS["iters"],
-    optimizer: Optimizer = DEFAULTS["optimizer"],
-    lr: Lr = None,
-    init: Init = DEFAULTS["init"],
-    init_image: InitImage = None,
-    line_search: LineSearch = DEFAULTS["line_search"],
-    content_weight: ContentWeight = DEFAULTS["content_weight"],
-    style_weight: StyleWeight = DEFAULTS["style_weight"],
-    tv_weight: TvWeight = DEFAULTS["tv_weight"],
-    content_layer: ContentLayer = DEFAULTS["content_layer"],
-    style_layers: StyleLayers = DEFAULTS["style_layers"],
-    style_blend: StyleBlend = None,
-    style_scale: StyleScale = DEFAULTS["style_scale"],
-    scales: Scales = DEFAULTS["scales"],
-    preserve_colors: PreserveColors = DEFAULTS["preserve_colors"],
-    pooling: Pooling = DEFAULTS["pooling"],
-    tol: Tol = DEFAULTS["tol"],
-    seed: Seed = DEFAULTS["seed"],
-    device: Device = DEFAULTS["device"],
-    precision: Precision = DEFAULTS["precision"],
-    weights: Weights = DEFAULTS["weights"],
-    compile: Compile = DEFAULTS["compile"],
+    painting: ImageSettings = Fields(),  # each settings parameter: the options of its fields
+    model: ModelSettings = Fields(),
+    runtime: RuntimeSettings = Fields(),
     fast: Annotated[Optional[Path], typer.Option("--fast", help="A trained fast network (neuralpaint train): one forward pass instead of an optimisation.")] = None,
-    print_every: PrintEvery = DEFAULTS["print_every"],
-    save_every: SaveEvery = DEFAULTS["save_every"],
+    progress: ProgressSettings = Fields(),
     keep_work: KeepWork = None,
     preview: Preview = False,
     quiet: Quiet = False,
@@ -70,35 +44,34 @@ def image(
         raise InputError(f"--fast uses the style the network was trained on; drop the STYLE argument(s) "
                          f"{', '.join(map(str, styles))}")
     if fast is None:
-        check_init_image(ctx, init_image)
+        check_init_image(ctx, painting.init_image)
     out = output if output is not None else content.with_name(f"{content.stem}_stylized.png")
     check_image_suffix(out)
     check_output(out, [content, *styles], folder_ok=False)
     say_if_replacing(out)
     from .. import guard
 
-    with guard.reading((content, "content image"), *[(s, "style image") for s in styles], (init_image, "init image"),
-                       (fast, "fast model"), (weights, "weights file")):
+    with guard.reading((content, "content image"), *[(s, "style image") for s in styles],
+                       (painting.init_image, "init image"), (fast, "fast model"), (model.weights, "weights file")):
         guard.check_write(out)
-        _paint(ctx, content, styles, out, fast, size, device, locals(), quiet, style_weight, tv_weight, lr,
-               print_every, save_every, keep_work, preview)
+        if fast is not None:
+            refuse_with_fast(ctx)
+            existing_file(fast, "fast model")
+            from ..device import resolve_device
+            from ..fast.infer import stylize_image_file
+
+            stylize_image_file(fast, content, out, size=fast_size(painting, content),
+                               device=resolve_device(runtime.device))
+            done(f"{out}  (fast network {fast.name})")
+            return
+        _paint(content, styles, out, painting, model, with_progress(runtime, progress), progress, quiet,
+               keep_work, preview)
 
 
-def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fast: Optional[Path],
-           size: Optional[int], device: str, values: dict, quiet: bool, style_weight: float, tv_weight: float,
-           lr: Optional[float], print_every: int, save_every: int, keep_work: Optional[bool],
-           preview: bool = False) -> None:
-    if fast is not None:
-        refuse_with_fast(ctx)
-        existing_file(fast, "fast model")
-        from ..device import resolve_device
-        from ..fast.infer import stylize_image_file
-
-        stylize_image_file(fast, content, out, size=fast_size(size, content), device=resolve_device(device))
-        done(f"{out}  (fast network {fast.name})")
-        return
-    options = image_options(values)
-    options.update(progress_options(values))
+def _paint(content: Path, styles: list[Path], out: Path, painting: ImageSettings, model: ModelSettings,
+           runtime: RuntimeSettings, shown: ProgressSettings, quiet: bool, keep_work: Optional[bool],
+           preview: bool) -> None:
+    options = as_options(painting, model, runtime)
     from .. import guard, media
     from ..api import stylize_image_full
     from ..atomic import remove_stale_temps
@@ -110,8 +83,8 @@ def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fas
     run = ImageRun(default_work_dir(out), _identity(content, styles, options))
     resume = run.load()
     with contextlib.ExitStack() as stack:
-        progress = stack.enter_context(ProgressRenderer(quiet=quiet, print_every=print_every,
-                                                        save_every=save_every, save_path=run.current_path))
+        progress = stack.enter_context(ProgressRenderer(quiet=quiet, print_every=shown.print_every,
+                                                        save_every=shown.save_every, save_path=run.current_path))
         live = None
         if preview:
             live = stack.enter_context(open_preview(out, options, [("content", content), (
@@ -142,8 +115,8 @@ def _paint(ctx: typer.Context, content: Path, styles: list[Path], out: Path, fas
         if r.stop_reason == STOP_NONFINITE:  # (the preview says so too)
             raise NonFiniteLossError(
                 f"the loss became NaN or infinite after {r.iterations} iterations; the last finite image "
-                f"was saved to {str(out)!r}; lower --style-weight ({style_weight:g}), --tv-weight "
-                f"({tv_weight:g}) or --lr ({'default' if lr is None else format(lr, 'g')})")
+                f"was saved to {str(out)!r}; lower --style-weight ({painting.style_weight:g}), --tv-weight "
+                f"({painting.tv_weight:g}) or --lr ({'default' if painting.lr is None else format(painting.lr, 'g')})")
         if live is not None:
             live.finish(f"wrote {str(out)!r} ({r.iterations} iterations, {r.stop_reason}, loss {r.loss:.4g}, "
                         f"{r.seconds:.1f}s)", image=res.image, caption=str(out))

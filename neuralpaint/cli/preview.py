@@ -49,7 +49,7 @@ def loss_svg(points: Sequence[tuple[float, float]], title: str, xlabel: str, log
              empty: str = "no iterations yet") -> str:
     """An inline SVG line chart of (x, y) points: a polyline, the axes, the y range (log scale when
     every y is positive and ``logy``) and the x range. Non-finite points are left out."""
-    from ..report import esc
+    from ..htmlpage import esc
 
     pts = [(float(x), float(y)) for x, y in points if math.isfinite(x) and math.isfinite(y)]
     w, h = CURVE_WIDTH, CURVE_HEIGHT
@@ -115,7 +115,7 @@ class LivePreview:
                  seconds: Optional[float] = None, points: Optional[int] = None,
                  clock: Callable[[], float] = time.monotonic,
                  notice: Optional[Callable[[str], None]] = None):
-        from ..report import assets_dir
+        from ..htmlpage import assets_dir
 
         self.path = Path(path)
         self.title = title
@@ -210,7 +210,7 @@ class LivePreview:
         import os
         from urllib.parse import quote
 
-        from ..report import Page, esc
+        from ..htmlpage import Page, esc
 
         page = Page(self.path, self.title)
         running = self.state == "running"

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from typing_extensions import Annotated
 
 from .. import guard
 from ..errors import InputError
-from ..settings import ModelSettings as M
-from ..settings import RuntimeSettings as R
-from ..settings import TrainSettings as T
-from ..settings import build
-from ..settings import default as d
-from . import app
+from ..settings import ModelSettings, RuntimeSettings, TrainSettings
 from .common import ProgressRenderer, check_output, done, existing_file, existing_path
+from .options import Quiet
+from .spine import Fields, command
 
 MODEL_SUFFIXES = (".pt", ".pth")
 
@@ -51,30 +48,16 @@ class TrainProgress(ProgressRenderer):
         super().__call__(event)
 
 
-@app.command("train", no_args_is_help=True)
+@command("train", no_args_is_help=True)
 def train_command(
     style: Annotated[Path, typer.Argument(help="The style image.", show_default=False)],
     data: Annotated[Path, typer.Option("--data", help="Training images: a folder of images, or a video/GIF whose frames are used.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="The model file to write (.pt); an existing one with the same settings is resumed.", show_default=False)],
-    steps: Annotated[int, typer.Option("--steps", help="Optimiser steps in total.")] = d(T, "steps"),
-    size: Annotated[int, typer.Option("--size", help="Side of the square training crops.")] = d(T, "size"),
-    batch: Annotated[int, typer.Option("--batch", help="Crops per step.")] = d(T, "batch"),
-    lr: Annotated[float, typer.Option("--lr", help="Adam step size.")] = d(T, "lr"),
-    content_weight: Annotated[float, typer.Option("--content-weight")] = d(T, "content_weight"),
-    style_weight: Annotated[float, typer.Option("--style-weight")] = d(T, "style_weight"),
-    tv_weight: Annotated[float, typer.Option("--tv-weight", help="Total-variation (smoothness) weight.")] = d(T, "tv_weight"),
-    noise_weight: Annotated[float, typer.Option("--noise-weight", help="Noise-stability weight (Rainy & de Berker).")] = d(T, "noise_weight"),
-    compound_weight: Annotated[float, typer.Option("--compound-weight", help="Compound-regularisation weight (Wang et al. 2020).")] = d(T, "compound_weight"),
-    style_size: Annotated[Optional[int], typer.Option("--style-size", help="Long side of the style image for its targets (default: --size).")] = None,
-    weights: Annotated[str, typer.Option("--weights", help="VGG-19 loss network: imagenet, random (untrained, tests only) or a .pth path.")] = d(M, "weights"),
-    pooling: Annotated[str, typer.Option("--pooling", help="max or avg pooling in VGG-19.")] = d(M, "pooling"),
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = d(R, "device"),
-    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, tf32 or bf16 (VGG pass).")] = d(R, "precision"),
-    seed: Annotated[int, typer.Option("--seed")] = d(T, "seed"),
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Write the model file every N steps.")] = d(T, "checkpoint_every"),
-    sample_every: Annotated[int, typer.Option("--sample-every", help="Save <model>_sample.png every N steps (0 = never).")] = d(T, "sample_every"),
+    training: TrainSettings = Fields(),
+    model: ModelSettings = Fields(),
+    runtime: RuntimeSettings = Fields(only=("device", "precision")),
     restart: Annotated[bool, typer.Option("--restart", help="Start over even if the model file exists.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Train a fast network for STYLE on --data; writes -o MODEL.pt (resumable)."""
     existing_file(style, "style image")
@@ -84,19 +67,12 @@ def train_command(
     if output.suffix.lower() not in MODEL_SUFFIXES:
         raise InputError(f"model file {str(output)!r} must end in .pt or .pth")
     check_output(output, [style, data])
-    options = {"steps": steps, "size": size, "batch": batch, "lr": lr, "content_weight": content_weight,
-               "style_weight": style_weight, "tv_weight": tv_weight, "noise_weight": noise_weight,
-               "compound_weight": compound_weight, "style_size": style_size, "seed": seed,
-               "checkpoint_every": checkpoint_every, "sample_every": sample_every}
-    train_s = build(T, options)
-    model_s = build(M, {"weights": weights, "pooling": pooling})
-    runtime_s = build(R, {"device": device, "precision": precision})
     from ..fast.train import train
 
-    with guard.reading((style, "style image"), (data, "training data"), (weights, "weights file")), \
+    with guard.reading((style, "style image"), (data, "training data"), (model.weights, "weights file")), \
             TrainProgress(quiet=quiet) as progress:
-        res = train(style, data, output, train_s, callback=progress, resume=not restart,
-                    model=model_s, runtime=runtime_s)
+        res = train(style, data, output, training, callback=progress, resume=not restart,
+                    model=model, runtime=runtime)
     if res.start_step >= res.step:
         done(f"{res.path}  (already trained: {res.step} steps)")
         return

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from ..errors import InputError
+from ..settings import EXECUTORS
 
-EXECUTORS = ("local", "ray")
 RAY_MISSING = "the ray executor needs `pip install 'neuralpaint[ray]'`"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .. import atomic
-from .config import Sweep, _label_value
+from .runs import Sweep, label_value
 from .results import metrics_of
 
 PLOT_METRICS = ("loss", "seconds")
@@ -33,7 +33,7 @@ def _key(v: Any) -> str:
 def _label(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return ",".join(_label(x) for x in v)
-    return _label_value(v)
+    return label_value(v)
 
 
 def _distinct(records: Sequence[dict[str, Any]], param: str) -> list[Any]:
@@ -203,7 +203,7 @@ def write_page(out: Path, sweep: Sweep, records: Sequence[dict[str, Any]]) -> Pa
     n_done = sum(1 for r in records if r.get("status") == "done")
     n_failed = sum(1 for r in records if r.get("status") == "failed")
     fixed = ", ".join(f"{k}={_label(v)}" for k, v in sweep.fixed.items()) or "defaults"
-    from ..report import Page, esc  # the one HTML page builder (imported here: it loads media)
+    from ..htmlpage import Page, esc  # the one HTML page builder (imported here: it loads media)
 
     page = Page(out / "index.html", sweep.title, css=_CSS,
                 footer="Made by neuralpaint. Readable offline: the images are in runs/ and plots/ beside this file.")

@@ -81,7 +81,7 @@ def _thumbnail(image: Any, dest: Path) -> None:
 
 def _resolved_settings(run: Run) -> dict[str, Any]:
     from .. import settings
-    from .config import IMAGE_CLASSES, VIDEO_CLASSES
+    from .options import IMAGE_CLASSES, VIDEO_CLASSES
     classes = VIDEO_CLASSES if run.kind == "video" else IMAGE_CLASSES
     return settings.as_dict(*settings.split(run.options, *classes))
 
