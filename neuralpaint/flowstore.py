@@ -119,22 +119,15 @@ class FlowSource:
         """Warp ``image`` (a result of frame s) into frame t; returns (warped, reliability)."""
         if s < t:
             pf = self.get(t, t - s)
-            return within_range(flows.warp(image, pf.backward), image), pf.c_backward
+            return _clip01(flows.warp(image, pf.backward)), pf.c_backward
         pf = self.get(s, s - t)
-        return within_range(flows.warp(image, pf.forward), image), pf.c_forward
+        return _clip01(flows.warp(image, pf.forward)), pf.c_forward
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def within_range(warped: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """``warped`` clipped to the value range of the image it was warped from.
-
-    Bicubic resampling overshoots a little at sharp edges, and the overshoot would otherwise grow
-    frame after frame. The bound is the source's own range, not [0, 1]: the optimiser's result
-    (the float state warped here) has ~2% of its values outside [0, 1], and its style match
-    depends on them. Clipping them to [0, 1], as we first did, raised the style loss of the
-    warped init 10-70x over the previous frame's final loss with trained features (relu1_1 and
-    relu2_1 Grams), most of what the video-quality issue measured as work lost by the init.
-    """
-    return np.clip(warped, float(source.min()), float(source.max()), out=warped)
+def _clip01(image: np.ndarray) -> np.ndarray:
+    """Warped results stay in [0,1] (bicubic resampling overshoots a little at edges, and the
+    overshoot would otherwise grow frame after frame)."""
+    return np.clip(image, 0.0, 1.0, out=image)

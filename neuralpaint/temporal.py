@@ -133,8 +133,7 @@ def initial_image(warped: Sequence[np.ndarray], reliabilities: Sequence[np.ndarr
     ascending order, the first being offset 1; ``reliabilities[i]``: its reliability (HxW);
     ``content``: frame t in the optimised space (HxWx3); ``still``: (earlier result, weight)
     pairs *not* warped, closest first, each weighted by how well the unmoved earlier source frame
-    matches frame t there (:func:`photometric_gate`). Returns HxWx3 float32 within the range of
-    its inputs:
+    matches frame t there (:func:`photometric_gate`). Returns HxWx3 float32 in [0,1]:
 
         composite = Σ_i w_i · candidate_i,  w = closest_first(reliabilities + still weights)
         init      = composite + (1 − Σ_i w_i) · fill_image
@@ -169,10 +168,7 @@ def initial_image(warped: Sequence[np.ndarray], reliabilities: Sequence[np.ndarr
                          covered < FILL_BELOW)
         if fill == "pass" and painted is not None:
             filler = np.where(np.isfinite(painted), painted, filler)
-    # A convex combination of its inputs (the weights and ``rest`` sum to 1): no clipping to [0, 1],
-    # which would throw away the out-of-range values the optimiser's results depend on
-    # (:func:`neuralpaint.flowstore.within_range` says how much).
-    return (composite + rest * filler).astype(np.float32)
+    return np.clip(composite + rest * filler, 0.0, 1.0).astype(np.float32)
 
 
 def inpaint(image: np.ndarray, mask: np.ndarray, radius: int = INPAINT_RADIUS) -> np.ndarray:
