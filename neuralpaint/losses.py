@@ -7,27 +7,47 @@ temporal term (B,1,H,W) in [0,1]. Every loss is a 0-dim float32 tensor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 
 
+class _Gram(torch.autograd.Function):
+    """G = Fᵀ F / n for a flat (B, N, C) F, with a backward that uses G's symmetry.
+
+    Autograd differentiates ``Fᵀ @ F`` as two products (one per operand) and adds them; since
+    G is symmetric, ∂L/∂F = F (dG + dGᵀ) / n is one product of the same size as the forward:
+    a third fewer Gram FLOPs per iteration (the Grams are ~10% of a CPU iteration at 256 px).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, flat: torch.Tensor, n: float) -> torch.Tensor:
+        ctx.save_for_backward(flat)
+        ctx.n = n
+        return torch.bmm(flat.transpose(1, 2), flat).div_(n)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (flat,) = ctx.saved_tensors
+        sym = (grad + grad.transpose(1, 2)).div_(ctx.n)
+        return torch.bmm(flat, sym), None
+
+
 def gram(features: torch.Tensor) -> torch.Tensor:
-    """G = F Fᵀ / (C·H·W) per batch item: (B,C,H,W) -> (B,C,C), computed in fp32.
+    """G = F Fᵀ / (C·H·W) per batch item: (B,C,H,W) -> (B,C,C), computed in fp32 (or float64
+    for float64 features).
 
     For channels-last activations the (B,H·W,C) view is free, so we multiply Fᵀ F in that
     layout instead of copying to (B,C,H·W).
     """
     b, c, h, w = features.shape
-    f = features.float()
+    f = features if features.dtype == torch.float64 else features.float()
     if f.is_contiguous(memory_format=torch.channels_last) and not f.is_contiguous():
         flat = f.permute(0, 2, 3, 1).reshape(b, h * w, c)
-        g = flat.transpose(1, 2) @ flat
     else:
-        flat = f.reshape(b, c, h * w)
-        g = flat @ flat.transpose(1, 2)
-    return g / (c * h * w)
+        flat = f.reshape(b, c, h * w).transpose(1, 2)
+    return _Gram.apply(flat, float(c * h * w))
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

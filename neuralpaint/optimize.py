@@ -29,6 +29,7 @@ from . import color
 from .device import configure_precision, effective_precision, is_oom
 from .errors import InterruptedRun, OutOfMemoryError
 from .events import IterationEvent, ScaleDone, emit
+from .lbfgs import FixedStepLBFGS
 from .objective import ImageTerm, LossWeights, Objective, StyleBank, resize
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import VGGFeatures, load_vgg
@@ -36,6 +37,13 @@ from .vgg import VGGFeatures, load_vgg
 STOP_CONVERGED = "converged"
 STOP_MAX_ITERS = "max_iters"
 STOP_NONFINITE = "nonfinite"
+
+
+def _sync_free(device: torch.device) -> bool:
+    """Whether a window must not read the device inside it (CUDA: each read drains the queue of
+    kernels): progress events wait for the window's one read, and fixed-step L-BFGS is
+    :class:`~neuralpaint.lbfgs.FixedStepLBFGS` (torch's reads several scalars per iteration)."""
+    return device.type == "cuda"
 
 
 def scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
@@ -112,8 +120,11 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     shown: Callable[[torch.Tensor], torch.Tensor] = (
         (lambda v: v.clamp(0.0, 1.0)) if settings.bounded else (lambda v: v))
     lbfgs = settings.optimizer == "lbfgs"
-    if lbfgs:
-        opt: torch.optim.Optimizer = torch.optim.LBFGS(
+    opt: Any
+    if lbfgs and not settings.line_search and _sync_free(x.device):
+        opt = FixedStepLBFGS([x], lr=settings.step_size, history_size=settings.lbfgs_history, max_iter=settings.window)
+    elif lbfgs:
+        opt = torch.optim.LBFGS(
             [x], lr=settings.step_size, max_iter=settings.window, history_size=settings.lbfgs_history,
             tolerance_grad=-1, tolerance_change=-1,
             line_search_fn="strong_wolfe" if settings.line_search else None)
@@ -128,6 +139,19 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     done = start_iteration
     last: dict[str, Any] = {}
     history: list[tuple[int, float]] = []
+    # the loss of every iteration, kept on the device and read once per window with the loss the
+    # stopping rule needs (no host sync of its own); the last evaluation of an iteration wins
+    # (with the line search, normally its accepted point)
+    pending: list[tuple[int, torch.Tensor]] = []
+    # On CUDA the progress events wait for that read too (their values stay on the device until
+    # then), so a listening callback adds no host sync inside a window; on the CPU they go at once.
+    defer = _sync_free(x.device)
+    reports: list[tuple[int, list[str], list[torch.Tensor], float]] = []
+
+    def report(it: int, value: float, losses: dict[str, float], elapsed: float) -> None:
+        emit(callback, IterationEvent(
+            iteration=min(it, max_iters), max_iters=max_iters, loss=value, losses=losses, elapsed=elapsed,
+            scale=scale, scales=scales, size=size, snapshot=lambda: evaluated.detach().clone()))
 
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
@@ -139,18 +163,18 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         # Iterations, not evaluations: L-BFGS's line search evaluates more than once per iteration.
         it = done + (opt.state[x].get("n_iter", 0) - base["n_iter"] + 1 if lbfgs else counter["evals"] - base["evals"])
         counter["it"] = it
-        if callback is None and counter["evals"] == 1:
-            # the loss at the init is always recorded (one host sync per image): a video run
-            # compares it with the previous frame's final loss (how much work the init kept)
-            history.append((1, float(total.detach())))
+        if pending and pending[-1][0] == it:
+            pending[-1] = (it, last["total"])
+        else:
+            pending.append((it, last["total"]))
         if callback is not None and it != counter["reported"] and (it % progress_every == 0 or it == 1):
             counter["reported"] = it
-            value = float(total.detach())
-            history.append((it, value))
-            emit(callback, IterationEvent(
-                iteration=min(it, max_iters), max_iters=max_iters, loss=value,
-                losses={k: float(v.detach()) for k, v in parts.items()}, elapsed=time.perf_counter() - t0,
-                scale=scale, scales=scales, size=size, snapshot=lambda: evaluated.detach().clone()))
+            if defer:
+                reports.append((it, list(parts), [total.detach(), *(v.detach() for v in parts.values())],
+                                time.perf_counter() - t0))
+            else:
+                report(it, float(total.detach()), {k: float(v.detach()) for k, v in parts.items()},
+                       time.perf_counter() - t0)
         return total
 
     f_past: Optional[float] = None
@@ -166,15 +190,30 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
                 group["max_iter"], group["max_eval"] = n, n * 5 // 4 if not settings.line_search else n * 25
                 before = opt.state[x].get("n_iter", 0)
                 base["n_iter"] = before
-                opt.step(closure)  # type: ignore[arg-type]
+                opt.step(closure)
                 done += max(1, opt.state[x]["n_iter"] - before)
             else:
                 base["evals"] = counter["evals"]
                 for _ in range(n):
-                    opt.step(closure)  # type: ignore[arg-type]
+                    opt.step(closure)
                 done += n
-            f = float(last["total"])  # the one host sync per window
-            if not math.isfinite(f) or not torch.isfinite(x).all():
+            # the one host sync per window: every iteration's loss, whether x is finite, and the
+            # values of deferred progress events
+            queued = [v for _, _, vs, _ in reports for v in vs]
+            read = torch.stack([*(v for _, v in pending), torch.isfinite(x).all().float(),
+                                *queued]).float().tolist()
+            values, finite_x, rest = read[:len(pending)], read[len(pending)] == 1.0, read[len(pending) + 1:]
+            for it_r, names, vs, elapsed in reports:
+                got, rest = rest[:len(vs)], rest[len(vs):]
+                report(it_r, got[0], dict(zip(names, got[1:])), elapsed)
+            reports.clear()
+            for (i, _), v in zip(pending, values):
+                if history and history[-1][0] == i:  # a window starts by re-evaluating the last point
+                    history.pop()
+                history.append((i, v))
+            pending.clear()
+            f = values[-1]
+            if not math.isfinite(f) or not finite_x:
                 with torch.no_grad():
                     x.copy_(good)  # keep the last finite iterate
                 reason = STOP_NONFINITE
@@ -205,8 +244,11 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         with torch.no_grad():
             x.clamp_(0.0, 1.0)  # the result is the image its loss was measured on
     losses = {k: float(v) for k, v in last.get("parts", {}).items()}
-    if not history or history[-1][0] != done:
-        history.append((done, f))
+    # entry (i, loss): the loss at the start of iteration i (1: the init); the last entry is the
+    # final evaluation, labelled with the iteration count (it replaces the last iteration's start)
+    while history and history[-1][0] >= done:
+        history.pop()
+    history.append((done, f))
     if callback is not None:
         emit(callback, ScaleDone(scale=scale, scales=scales, iterations=done, stop_reason=reason, loss=f))
     return ScaleResult(image=x.detach(), iterations=done, stop_reason=reason, loss=f, losses=losses,

@@ -8,15 +8,18 @@ gradients), loss modules inside the network, the image clamped in every closure,
 size, iterations, weights (seeded random unless ``--weights``) and loss weights, and both run
 after a warm-up. On CUDA the timings use CUDA events.
 
-    python scripts/bench.py --device cpu --size 128 --iters 20
-    python scripts/bench.py --device cuda --size 512 --iters 100 --precisions fp32,tf32,bf16 --video
+    python scripts/bench.py --device cpu --size 128 --iters 20          # image, per iteration
+    python scripts/bench.py --video --weights hed --frames 12 --set today: --set new:iters=200
+    python scripts/bench.py --end-to-end                                # whole processes
+    python scripts/bench.py --device cuda --device-table                # 256/512/1024 x precisions
 
 The final losses differ because the reference clamps the image to [0,1] in every closure and
 ours does not (Gatys' formulation; outputs are clamped at the end); both start from the same
-loss (checked). Prints per-iteration milliseconds, the ratio, achieved TFLOP/s (conv FLOPs of the forward pass
-plus the input gradient, counted the same way for both), peak memory; with ``--video`` the
-seconds per frame of a synthetic clip split into flow wait, optimisation and I/O.
-``--json PATH`` writes everything as JSON too.
+loss (checked). Prints per-iteration milliseconds, the ratio (median over interleaved
+``--repeat`` runs), achieved TFLOP/s (conv FLOPs of the forward pass plus the input gradient,
+counted the same way for both), peak memory. ``--video``: seconds per finished frame and video
+quality on real footage (``bench_video.py``); ``--end-to-end``: ``neuralpaint image`` against the
+plain loop as whole processes (``end_to_end.py``). ``--json PATH`` writes everything as JSON too.
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import math
 import resource
+import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,13 +54,18 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 class _Normalization(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, border: torch.Tensor | None = None) -> None:
         super().__init__()
         self.mean = nn.Parameter(torch.tensor(IMAGENET_MEAN).view(-1, 1, 1), requires_grad=False)
         self.std = nn.Parameter(torch.tensor(IMAGENET_STD).view(-1, 1, 1), requires_grad=False)
+        # trained features whose conv1_1 pads with their own mean colour (HED): pad it here
+        self.border = border
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return (img - self.mean) / self.std
+        x = (img - self.mean) / self.std
+        if self.border is not None:
+            x = F.pad(x - self.border, (1, 1, 1, 1)) + self.border
+        return x
 
 
 def _ref_gram(x: torch.Tensor) -> torch.Tensor:
@@ -88,10 +96,12 @@ class _StyleLoss(nn.Module):
         return x
 
 
-def reference_model(features: nn.Sequential, content: torch.Tensor, style: torch.Tensor):
-    """The tutorial's construction: loss modules spliced in after the named ReLUs."""
+def reference_model(features: nn.Sequential, content: torch.Tensor, style: torch.Tensor,
+                    border: torch.Tensor | None = None):
+    """The tutorial's construction: loss modules spliced in after the named ReLUs. ``border``:
+    the padding colour of conv1_1 in normalised space for features that pad explicitly (HED)."""
     cnn = features
-    model = nn.Sequential(_Normalization().to(content.device))
+    model = nn.Sequential(_Normalization(border).to(content.device))
     content_losses, style_losses = [], []
     want = {VGG19_LAYERS[n]: n for n in (CONTENT_LAYER, *STYLE_LAYERS)}
     for i, layer in enumerate(cnn):
@@ -110,12 +120,26 @@ def reference_model(features: nn.Sequential, content: torch.Tensor, style: torch
     return model, content_losses, style_losses
 
 
+def reference_features(model: ModelSettings, device: torch.device) -> tuple[nn.Sequential, torch.Tensor | None]:
+    """The tutorial's trunk: the same weights as ours, left trainable; and the border of
+    features that pad conv1_1 explicitly (None for ImageNet and random weights)."""
+    if model.weights == "random":
+        return vggmod.random_features(model.pooling, model.weights_seed).requires_grad_(True).to(device), None
+    net = vggmod.load_vgg(model, [*STYLE_LAYERS, CONTENT_LAYER], channels_last=False)
+    border = net.border.view(-1, 1, 1).to(device) if net.pad_first else None
+    return net.features.requires_grad_(True).to(device), border
+
+
 def run_reference(features: nn.Sequential, content: torch.Tensor, style: torch.Tensor, iters: int,
-                  style_weight: float, content_weight: float, timer: "Timer") -> tuple[float, float]:
-    model, cls, sls = reference_model(features, content, style)
+                  style_weight: float, content_weight: float, timer: "Timer",
+                  border: torch.Tensor | None = None, result: dict[str, Any] | None = None) -> tuple[float, float]:
+    """The tutorial's loop; ``result`` (if given) receives the clamped ``image`` and the
+    ``history`` of (evaluation, loss) pairs."""
+    model, cls, sls = reference_model(features, content, style, border)
     img = content.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([img], max_iter=iters, history_size=100, tolerance_grad=-1, tolerance_change=-1)
-    last = {}
+    last: dict[str, Any] = {}
+    losses: list[torch.Tensor] = []
 
     def closure() -> torch.Tensor:
         with torch.no_grad():
@@ -127,10 +151,15 @@ def run_reference(features: nn.Sequential, content: torch.Tensor, style: torch.T
         loss = s + c
         loss.backward()
         last["loss"] = loss
+        losses.append(loss.detach())
         return loss
 
     with timer:
         opt.step(closure)
+    if result is not None:
+        with torch.no_grad():
+            result["image"] = img.detach().clamp(0, 1)
+        result["history"] = [[i + 1, v] for i, v in enumerate(torch.stack(losses).tolist())]
     return timer.seconds / iters, float(last["loss"].detach())
 
 
@@ -212,67 +241,49 @@ def bench_image(args: argparse.Namespace, device: torch.device) -> dict[str, Any
     flops = 2 * conv_flops(h, w, VGG19_LAYERS["relu5_1"] + 1)  # forward + input gradient ≈ 2× forward
     out: dict[str, Any] = {"size": [h, w], "iters": args.iters, "rows": []}
 
-    def features() -> nn.Sequential:
-        if args.weights == "random":
-            f = vggmod.random_features("max", 0)
-        else:
-            f = vggmod.load_vgg(model, [*STYLE_LAYERS, CONTENT_LAYER], channels_last=False).features
-            f.requires_grad_(True)
-        return f.to(device)
-
     configure_precision("fp32", device)
-    ref_features = features()
-    for _ in range(args.warmup):
-        run_reference(ref_features, content, style, 3, args.style_weight, 1.0, Timer(device))
-    ref_s, ref_loss = run_reference(ref_features, content, style, args.iters, args.style_weight, 1.0, Timer(device))
-    out["reference"] = {"ms_per_iter": ref_s * 1e3, "tflops": flops / ref_s / 1e12, "loss": ref_loss}
-
+    ref_features, border = reference_features(model, device)
     variants = [("ours", p, True, False) for p in args.precisions]
     if args.compile:
         variants.append(("ours+compile", args.precisions[0], True, True))
     if args.ablate:
         variants.append(("ours, NCHW", args.precisions[0], False, False))
-    for label, precision, cl, comp in variants:
-        for _ in range(args.warmup):
-            run_ours(content, style, 3, model, device, precision, cl, comp, args.style_weight, Timer(device))
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        s, loss = run_ours(content, style, args.iters, model, device, precision, cl, comp, args.style_weight, Timer(device))
+
+    def ours(n: int, precision: str, cl: bool, comp: bool) -> tuple[float, float]:
+        return run_ours(content, style, n, model, device, precision, cl, comp, args.style_weight, Timer(device))
+
+    for _ in range(args.warmup):
+        run_reference(ref_features, content, style, 3, args.style_weight, 1.0, Timer(device), border)
+        for _, precision, cl, comp in variants:
+            ours(3, precision, cl, comp)
+    # Interleaved repeats (reference, then every variant, again and again): on a loaded machine the
+    # speed drifts between minutes, so each repeat's ratio compares runs made side by side, and
+    # the medians of those ratios are reported.
+    ref_times: list[float] = []
+    times: list[list[float]] = [[] for _ in variants]
+    losses: list[float] = [math.nan] * len(variants)
+    ref_loss = math.nan
+    for _ in range(args.repeat):
+        ref_s, ref_loss = run_reference(ref_features, content, style, args.iters, args.style_weight, 1.0, Timer(device),
+                                        border)
+        ref_times.append(ref_s)
+        for k, (_, precision, cl, comp) in enumerate(variants):
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            s, losses[k] = ours(args.iters, precision, cl, comp)
+            times[k].append(s)
+    ref_med = statistics.median(ref_times)
+    out["reference"] = {"ms_per_iter": ref_med * 1e3, "ms_per_iter_each": [t * 1e3 for t in ref_times],
+                        "tflops": flops / ref_med / 1e12, "loss": ref_loss}
+    for (label, precision, cl, comp), ts, loss in zip(variants, times, losses):
+        ratio = statistics.median(t / r for t, r in zip(ts, ref_times))
+        s = statistics.median(ts)
         out["rows"].append({"variant": label, "precision": precision, "channels_last": cl, "compile": comp,
-                            "ms_per_iter": s * 1e3, "speedup": ref_s / s, "tflops": flops / s / 1e12,
+                            "ms_per_iter": s * 1e3, "ms_per_iter_each": [t * 1e3 for t in ts],
+                            "ratio": ratio, "speedup": 1.0 / ratio, "tflops": flops / s / 1e12,
                             "loss": loss, "loss_rel_to_ref": abs(loss - ref_loss) / max(abs(ref_loss), 1e-12),
                             "peak_memory": peak_memory(device)})
     return out
-
-
-def bench_video(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
-    from flows import synthetic
-
-    from neuralpaint import media
-    from neuralpaint.video import stylize_video
-
-    size = args.video_size or args.size
-    clip = synthetic.make_clip(n_frames=args.video_frames, height=size * 3 // 4, width=size,
-                               motion="mixed", seed=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "clip.gif"
-        media.write_clip(src, clip.frames, media.Clip(frames=clip.frames, kind="gif", source=src,
-                                                     durations_ms=[40] * len(clip.frames)))
-        style = Path(tmp) / "style.png"
-        media.save_image(style, (np.random.default_rng(0).random((size, size, 3)) * 255).astype(np.uint8))
-        t0 = time.perf_counter()
-        res = stylize_video(src, [style], Path(tmp) / "out.gif", weights=args.weights, size=size,
-                            iters=args.video_iters, first_iters=args.video_iters * 2, device=str(device),
-                            long_term=True, precision=args.precisions[0])
-        wall = time.perf_counter() - t0
-    recs = res.records
-    n = len(recs)
-    return {"size": size, "frames": n, "wall_s": wall, "s_per_frame": wall / n,
-            "opt_s_per_frame": sum(r.seconds for r in recs) / n,
-            "flow_wait_s_per_frame": sum(r.flow_seconds for r in recs) / n,
-            "io_s_per_frame": sum(r.io_seconds for r in recs) / n,
-            "iters_per_frame": sum(r.iterations for r in recs) / n,
-            "first_frame_iters": recs[0].iterations}
 
 
 def largest_size(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -284,7 +295,7 @@ def largest_size(args: argparse.Namespace, device: torch.device) -> dict[str, An
     """
     from neuralpaint.errors import OutOfMemoryError
 
-    model = ModelSettings(weights=args.weights)
+    model = ModelSettings(weights=args.weights or "random")
     lo, hi, best = 256, args.max_size_limit, None
     while lo <= hi:
         mid = (lo + hi) // 2 // 64 * 64
@@ -302,60 +313,111 @@ def largest_size(args: argparse.Namespace, device: torch.device) -> dict[str, An
     return {"largest_long_side": best, "precision": args.precisions[0], "device_memory_gib": total}
 
 
+def print_image(img: dict[str, Any], args: argparse.Namespace) -> None:
+    print(f"# image {img['size'][1]}x{img['size'][0]}, {args.iters} L-BFGS iterations after warm-up")
+    print(f"# medians of {args.repeat} interleaved repeats; ratio = median of (ours ÷ reference) per repeat")
+    print(f"{'variant':<22}{'ms/iter':>10}{'ratio':>8}{'speedup':>9}{'TFLOP/s':>9}{'final loss':>12}  peak memory")
+    r = img["reference"]
+    print(f"{'reference (tutorial)':<22}{r['ms_per_iter']:>10.1f}{1.0:>8.2f}{1.0:>9.2f}{r['tflops']:>9.3f}{r['loss']:>12.4g}")
+    for row in img["rows"]:
+        name = f"{row['variant']} {row['precision']}"
+        print(f"{name:<22}{row['ms_per_iter']:>10.1f}{row['ratio']:>8.2f}{row['speedup']:>9.2f}{row['tflops']:>9.3f}  "
+              f"{row['loss']:>12.4g}  {row['peak_memory']}")
+    print(f"ratio: {img['rows'][0]['ratio']:.2f}x the reference's time per iteration "
+          f"({img['rows'][0]['speedup']:.2f}x faster per iteration than the reference)")
+
+
+def device_table(result: dict[str, Any]) -> None:
+    """The README's device table: size × precision, image ms/iter and video s/frame."""
+    print("\n| size | precision | image ms/iter | × reference | video s/later frame | it/later frame | first frame s |")
+    print("|---|---|---|---|---|---|---|")
+    videos = {(v["size"], v["precision"]): v["rows"][0] for v in result.get("videos", [])}
+    for img in result["images"]:
+        for row in img["rows"]:
+            v = videos.get((max(img["size"]), row["precision"]), {})
+            later, its, first = (v.get("later_seconds"), v.get("later_iters"), v.get("first_seconds"))
+            print(f"| {max(img['size'])} | {row['precision']} | {row['ms_per_iter']:.1f} | {row['ratio']:.2f} | "
+                  f"{'—' if later is None else f'{later:.2f}'} | {'—' if its is None else f'{its:.0f}'} | "
+                  f"{'—' if first is None else f'{first:.2f}'} |")
+
+
 def main(argv: list[str] | None = None) -> int:
+    import bench_video
+    import end_to_end
+
+    from neuralpaint.errors import InputError
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--size", type=int, default=256, help="long side (the image is 4:3)")
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--weights", default="random")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="interleaved repeats of reference and ours; medians of times and of per-repeat ratios")
+    ap.add_argument("--weights", default=None, help="[default: random for images, hed for --video]")
     ap.add_argument("--style-weight", type=float, default=1e6)
     ap.add_argument("--precisions", default=None, help="comma list of fp32,tf32,bf16 [default: fp32 on CPU; fp32,tf32,bf16 on CUDA]")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile")
     ap.add_argument("--ablate", action="store_true", help="also time ours without channels_last")
-    ap.add_argument("--video", action="store_true", help="also time a synthetic clip (long-term defaults)")
-    ap.add_argument("--video-size", type=int, default=None, help="long side of the clip [default: --size]")
-    ap.add_argument("--video-frames", type=int, default=8)
-    ap.add_argument("--video-iters", type=int, default=50)
+    ap.add_argument("--video", action="store_true",
+                    help="seconds per finished frame and video quality on real footage (instead of the image table)")
+    ap.add_argument("--end-to-end", action="store_true",
+                    help="`neuralpaint image` as a whole process against a plain loop process (instead of the image table)")
+    ap.add_argument("--device-table", action="store_true",
+                    help="the README's table: --sizes [256,512,1024] × --precisions, image and video")
     ap.add_argument("--sizes", default=None, help="comma list of sizes: one image benchmark per size (the README table)")
     ap.add_argument("--max-size", action="store_true", help="CUDA: search the largest size that fits in memory")
     ap.add_argument("--max-size-limit", type=int, default=8192)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None)
+    bench_video.add_arguments(ap)
+    end_to_end.add_arguments(ap)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args.precisions = (args.precisions.split(",") if args.precisions
                        else (["fp32", "tf32", "bf16"] if device.type == "cuda" else ["fp32"]))
     info = {"device": str(device), "name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
             "torch": torch.__version__, "threads": torch.get_num_threads(), "weights": args.weights}
-    print(f"# {info['device']} ({info['name']}), torch {info['torch']}, {info['threads']} threads, weights={args.weights}")
+    print(f"# {info['device']} ({info['name']}), torch {info['torch']}, {info['threads']} threads")
     result: dict[str, Any] = {"info": info, "images": []}
-    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.size]
-    for size in sizes:
-        args.size = size
-        img = bench_image(args, device)
-        result["images"].append(img)
-        print(f"# image {img['size'][1]}x{img['size'][0]}, {args.iters} L-BFGS iterations after warm-up")
-        print(f"{'variant':<22}{'ms/iter':>10}{'speedup':>9}{'TFLOP/s':>9}{'final loss':>12}  peak memory")
-        r = img["reference"]
-        print(f"{'reference (tutorial)':<22}{r['ms_per_iter']:>10.1f}{1.0:>9.2f}{r['tflops']:>9.3f}{r['loss']:>12.4g}")
-        for row in img["rows"]:
-            name = f"{row['variant']} {row['precision']}"
-            print(f"{name:<22}{row['ms_per_iter']:>10.1f}{row['speedup']:>9.2f}{row['tflops']:>9.3f}  "
-                  f"{row['loss']:>12.4g}  {row['peak_memory']}")
-        print(f"ratio: {img['rows'][0]['speedup']:.2f}x faster per iteration than the reference")
-    result["image"] = result["images"][-1]
-    if args.max_size:
-        m = result["max_size"] = largest_size(args, device)
-        print(f"largest size that fits: {m['largest_long_side']} px long side ({m['precision']}, "
-              f"{m['device_memory_gib'] or float('nan'):.0f} GiB device)")
-    if args.video:
-        v = result["video"] = bench_video(args, device)
-        print(f"video {v['frames']} frames at {v['size']} px (temporal init + short + long-term): {v['s_per_frame']:.3f} s/frame (optimisation {v['opt_s_per_frame']:.3f}, "
-              f"flow wait {v['flow_wait_s_per_frame']:.3f}, I/O {v['io_s_per_frame']:.3f}); "
-              f"{v['iters_per_frame']:.0f} iterations/frame, first frame {v['first_frame_iters']}")
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else (
+        [256, 512, 1024] if args.device_table else [args.size])
+    try:
+        if args.end_to_end:
+            result["end_to_end"] = end_to_end.run(args)
+            end_to_end.print_result(result["end_to_end"])
+        elif args.video and not args.device_table:
+            v = result["video"] = bench_video.bench_clip(args, device)
+            bench_video.print_table(v)
+        else:
+            image_weights = args.weights or "random"
+            for size in sizes:
+                args.size = size
+                img = bench_image(argparse.Namespace(**{**vars(args), "weights": image_weights}), device)
+                result["images"].append(img)
+                print_image(img, args)
+            result["image"] = result["images"][-1]
+            if args.device_table:
+                result["videos"] = []
+                for size in sizes:
+                    for precision in args.precisions:
+                        v = bench_video.bench_clip(args, device, size=size, precision=precision)
+                        result["videos"].append(v)
+                        bench_video.print_table(v)
+                device_table(result)
+        if args.max_size:
+            m = result["max_size"] = largest_size(args, device)
+            print(f"largest size that fits: {m['largest_long_side']} px long side ({m['precision']}, "
+                  f"{m['device_memory_gib'] or float('nan'):.0f} GiB device)")
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 0

@@ -28,7 +28,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neuralpaint import media  # noqa: E402
+from neuralpaint.clipruns import from_run_folder, init_ratios, init_vs_naive, mean_later, render  # noqa: E402
 from neuralpaint.quality import quality_reports  # noqa: E402
 from neuralpaint.metrics import LossMeter, SourceFlows  # noqa: E402
 from neuralpaint.settings import ImageSettings, ModelSettings  # noqa: E402
-from neuralpaint.video import stylize_video  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 METHODS = {
@@ -52,41 +51,8 @@ METHODS = {
 BUDGETS = {"small": dict(iters=30, first_iters=60), "default": {}}
 
 
-def run_one(clip: Path, style: Path, out: Path, name: str, opts: dict[str, Any], size: int,
-            weights: str) -> tuple[list[np.ndarray], list[Any], float]:
-    """Render (or resume) one configuration; returns its frames, frame records and seconds."""
-    t0 = time.perf_counter()
-    target = out / f"{name}/"
-    res = stylize_video(clip, [style], str(target), work_dir=out / f".{name}.run", size=size,
-                        weights=weights, restart=False, **opts)
-    frames = [media.load_image(target / f"frame_{t + 1:05d}.png") for t in range(res.frames)]
-    return frames, res.records, time.perf_counter() - t0
-
-
-def _from_run_folder(folder: Path) -> tuple[list[np.ndarray], list[Any]]:
-    """Frames and frame records of a finished run folder (any version with ``frames/`` and a
-    manifest whose ``frames`` list the records)."""
-    from types import SimpleNamespace
-    manifest = json.loads((folder / "manifest.json").read_text())
-    frames = [media.load_image(p) for p in sorted((folder / "frames").glob("frame_*.png"))]
-    records = [SimpleNamespace(**{"history": [], "loss": None, "iterations": 0, "seconds": 0.0, **r})
-               for r in manifest["frames"]]
-    return frames, records
-
-
-def _mean_later(values: list[Any]) -> float:
-    """Mean of frames 2..n (the style loss per frame; frame 1 is the same in every method)."""
-    later = [v for v in values[1:] if v is not None]
-    return float(np.mean(later)) if later else float("nan")
-
-
-def init_ratios(records: list[Any]) -> list[float]:
-    """Loss at the init of frame t (the first evaluation) ÷ frame t−1's final loss."""
-    out = []
-    for prev, rec in zip(records, records[1:]):
-        if rec.history and rec.history[0][0] == 1 and prev.loss:  # runs without it recorded: n/a
-            out.append(rec.history[0][1] / prev.loss)
-    return out
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def init_vs_output(records: list[Any], style: list[Any]) -> list[float]:
@@ -97,13 +63,6 @@ def init_vs_output(records: list[Any], style: list[Any]) -> list[float]:
     the previous frame actually showed."""
     return [rec.history[0][1] / s for rec, s in zip(records[1:], style[:-1])
             if rec.history and rec.history[0][0] == 1 and s]
-
-
-def init_vs_naive(records: list[Any], naive: list[Any]) -> list[float]:
-    """Loss at the init of frame t ÷ the naive run's final loss of the same frame (how far ahead
-    of a per-frame render the init starts)."""
-    return [rec.history[0][1] / nv.loss for rec, nv in zip(records[1:], naive[1:])
-            if rec.history and rec.history[0][0] == 1 and nv.loss]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,14 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         configs += [(f"tw={w}", dict(temporal_weight=float(w))) for w in args.temporal_weights.split(",") if w]
         rendered: dict[str, tuple[list[np.ndarray], list[Any]]] = {}
         for name, opts in configs:
-            frames, records, secs = run_one(frames_dir, args.style, args.out, f"{budget}-{name}",
-                                            {**BUDGETS[budget], **opts}, args.size, args.weights)
+            frames, records, secs = render(frames_dir, args.style, args.out, f"{budget}-{name}",
+                                           {**BUDGETS[budget], **opts, "size": args.size, "weights": args.weights})
             rendered[name] = (frames, records)
             print(f"[{budget}] {name}: done in {secs:.0f}s", file=sys.stderr, flush=True)
         if budget == args.budgets.split(",")[0]:
             for spec in args.extra:
                 name, _, folder = spec.partition("=")
-                rendered[name] = _from_run_folder(Path(folder))
+                rendered[name] = from_run_folder(Path(folder))
         reports = quality_reports({k: v[0] for k, v in rendered.items()}, source, flows_src, meter, offsets=(1,))
         results = {k: (reports[k], rendered[k][1]) for k in rendered}
         naive = results.get("naive")
@@ -171,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                 "unstylised_last": rep.unstylised_last(25),
                 "unstylised_last_naive": naive[0].unstylised_last(25) if naive else None,
                 "sharpness_last": rep.sharpness_last,
-                "style_mean_2_n": _mean_later(rep.style),
-                "style_vs_naive": _mean_later(rep.style) / _mean_later(naive[0].style) if naive else None,
+                "style_mean_2_n": mean_later(rep.style),
+                "style_vs_naive": _ratio(mean_later(rep.style), mean_later(naive[0].style)) if naive else None,
                 "E1_vs_source": rep.ratio(1),
                 "iters_per_later_frame": statistics.mean(r.iterations for r in later) if later else None,
                 "seconds_per_later_frame": statistics.mean(r.seconds for r in later) if later else None,

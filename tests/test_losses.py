@@ -18,6 +18,24 @@ def test_gram_channels_last_equals_contiguous():
     assert torch.allclose(losses.gram(f), losses.gram(f.contiguous(memory_format=torch.channels_last)), atol=1e-6)
 
 
+def test_gram_gradient_matches_autograd_of_the_plain_product_in_both_layouts():
+    """The symmetric backward of gram() gives the gradient autograd gives for F Fᵀ / (C·H·W)."""
+    for layout in (torch.contiguous_format, torch.channels_last):
+        f = torch.randn(2, 5, 4, 6, dtype=torch.float64).contiguous(memory_format=layout).requires_grad_(True)
+        target = torch.randn(2, 5, 5, dtype=torch.float64)
+        ours = torch.autograd.grad(((losses.gram(f) - target) ** 2).sum(), f)[0]
+        flat = f.reshape(2, 5, 24)
+        plain = torch.autograd.grad((((flat @ flat.transpose(1, 2)) / 120 - target) ** 2).sum(), f)[0]
+        assert torch.allclose(ours, plain, atol=1e-12)
+
+
+def test_gram_passes_gradcheck_in_float64():
+    f = torch.randn(1, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(losses.gram, (f,))
+    g = torch.randn(1, 3, 4, 5, dtype=torch.float64).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    assert torch.autograd.gradcheck(losses.gram, (g,))
+
+
 def test_style_loss_mean_over_c_by_c_with_layer_weights():
     a = {"l1": torch.zeros(1, 2, 2), "l2": torch.zeros(1, 3, 3)}
     g = {"l1": torch.ones(1, 2, 2), "l2": torch.full((1, 3, 3), 2.0)}

@@ -132,6 +132,69 @@ def test_style_grams_are_computed_once_per_size_and_reused(monkeypatch):
     assert style_passes == 1 and all(shape[-2:] == (40, 48) for shape in calls[1:])
 
 
+@pytest.mark.parametrize("line_search", [False, True])
+def test_history_holds_the_loss_of_every_iteration_without_a_callback(line_search):
+    """A frame's history is fine enough to say when its loss came within 1% of its final value:
+    one entry per iteration, the init first, the final evaluation last (read once per window)."""
+    content, style = _images()
+    res = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=line_search).run(content)
+    its = [i for i, _ in res.history]
+    assert its == list(range(1, 13))
+    assert res.history[-1][1] == pytest.approx(res.loss)
+    assert res.history[0][1] > 2 * res.loss  # the init's loss, from the content image
+
+
+def test_history_with_a_callback_is_the_same_per_iteration_record():
+    content, style = _images()
+    quiet = _stylizer(style, size=48, iters=8, window=4, tol=0.0, line_search=False).run(content)
+    events = []
+    loud = _stylizer(style, size=48, iters=8, window=4, tol=0.0, line_search=False).run(content, callback=events.append)
+    assert [i for i, _ in loud.history] == [i for i, _ in quiet.history] == list(range(1, 9))
+    assert [v for _, v in loud.history] == pytest.approx([v for _, v in quiet.history], rel=1e-5)
+
+
+def test_deferred_progress_events_carry_the_same_values_as_immediate_ones(monkeypatch):
+    """On CUDA progress events wait for the window's one host read; their iterations and losses
+    are those the immediate events (CPU) report."""
+    from neuralpaint import optimize
+
+    content, style = _images()
+
+    def events_of(defer):
+        monkeypatch.setattr(optimize, "_sync_free", lambda device: defer)
+        got = []
+        st = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=False)
+        res = st.run(content, callback=got.append)
+        return [(e.iteration, e.loss, e.losses) for e in got if isinstance(e, IterationEvent)], res
+
+    now, res_now = events_of(False)
+    later, res_later = events_of(True)
+    assert [e[0] for e in later] == [e[0] for e in now] == [1, 5, 10]
+    for (_, loss_a, parts_a), (_, loss_b, parts_b) in zip(now, later):
+        assert loss_b == pytest.approx(loss_a, rel=1e-6)
+        assert parts_b.keys() == parts_a.keys()
+        assert all(parts_b[k] == pytest.approx(parts_a[k], rel=1e-6) for k in parts_a)
+    assert res_later.loss == pytest.approx(res_now.loss, rel=1e-6)
+
+
+def test_sync_free_fixed_step_lbfgs_gives_the_same_run_as_torch_lbfgs(monkeypatch):
+    """The CUDA path's fixed-step L-BFGS (no host reads) runs the same iterations as torch's."""
+    from neuralpaint import lbfgs, optimize
+
+    content, style = _images()
+    made = []
+    real = lbfgs.FixedStepLBFGS
+    monkeypatch.setattr(optimize, "FixedStepLBFGS", lambda *a, **k: made.append(1) or real(*a, **k))
+    runs = {}
+    for free in (False, True):
+        monkeypatch.setattr(optimize, "_sync_free", lambda device, free=free: free)
+        runs[free] = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=False).run(content)
+    assert made == [1]
+    assert runs[True].iterations == runs[False].iterations == 12
+    assert runs[True].loss == pytest.approx(runs[False].loss, rel=1e-3)
+    assert [i for i, _ in runs[True].history] == [i for i, _ in runs[False].history]
+
+
 def test_carried_lbfgs_memory_starts_the_next_problem_where_the_last_left_off():
     from neuralpaint.optimize import LbfgsMemory
 
