@@ -197,7 +197,7 @@ def test_sync_free_fixed_step_lbfgs_gives_the_same_run_as_torch_lbfgs(monkeypatc
 
 
 def test_carried_lbfgs_memory_starts_the_next_problem_where_the_last_left_off():
-    from neuralpaint.optimize import LbfgsMemory
+    from neuralpaint.lbfgs import LbfgsMemory
 
     content, style = _images()
     st = _stylizer(style, size=48, iters=15, window=5, init="noise")
