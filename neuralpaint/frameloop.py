@@ -21,7 +21,7 @@ Departures from the reference (manuelruder/artistic-videos), each deliberate:
   (:mod:`neuralpaint.temporal` says why, with numbers). The reference warps the previous result
   everywhere.
 - L-BFGS starts each frame with the previous frame's curvature memory
-  (:class:`~neuralpaint.optimize.LbfgsMemory`) when ``carry_memory`` is on; the reference starts
+  (:class:`~neuralpaint.lbfgs.LbfgsMemory`) when ``carry_memory`` is on; the reference starts
   every frame from scratch.
 """
 
@@ -40,7 +40,8 @@ from .events import Callback, FrameDone, FrameStarted, emit
 from .flowstore import FlowSource
 from .losses import TemporalTerm
 from .objective import ImageTerm
-from .optimize import STOP_NONFINITE, LbfgsMemory, OptimizeResult, Stylizer
+from .lbfgs import LbfgsMemory
+from .optimize import STOP_NONFINITE, OptimizeResult, Stylizer
 from .runstate import RunFolder
 from .settings import ImageSettings, VideoSettings
 

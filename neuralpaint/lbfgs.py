@@ -16,6 +16,9 @@ Departures from torch's loop, each forced by "no host reads":
   change tolerance (``gtd > -tolerance_change``, i.e. gtd > 1 with the tolerance at -1); we do not
   test it (it would read gtd on the host).
 
+:class:`LbfgsMemory` carries torch's L-BFGS curvature pairs from one problem to the next (a
+video's consecutive frames).
+
 The interface is the part of ``torch.optim.Optimizer`` that :func:`neuralpaint.optimize.run_scale`
 uses: ``param_groups[0]["max_iter"]`` (iterations per ``step()``), ``state[x]["n_iter"]``,
 ``zero_grad``, ``step(closure)``. One parameter tensor.
@@ -23,6 +26,7 @@ uses: ``param_groups[0]["max_iter"]`` (iterations per ``step()``), ``state[x]["n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import torch
@@ -110,3 +114,41 @@ class FixedStepLBFGS:
 
 
 __all__ = ["FixedStepLBFGS"]
+
+
+@dataclass
+class LbfgsMemory:
+    """L-BFGS's curvature pairs at the end of an optimisation, to start a similar problem with
+    (the next frame of a video: same style, nearly the same image).
+
+    Our addition to the papers, which start every frame's L-BFGS from scratch: its first
+    iterations are then gradient steps while it rebuilds a memory that the previous frame had.
+    """
+
+    dirs: list[torch.Tensor]  #: y_i = gradient differences
+    steps: list[torch.Tensor]  #: s_i = steps
+    ro: list[Any]  #: 1 / (y_i · s_i)
+    h_diag: Any  #: scale of the initial inverse Hessian
+
+    def seed(self, opt: torch.optim.Optimizer, x: torch.Tensor) -> bool:
+        """Give ``opt`` (a fresh LBFGS over ``x``) this memory; False where it does not fit.
+
+        torch's LBFGS keeps its memory in ``opt.state``; its first step builds none only when
+        ``n_iter`` is 0. Seeded with ``n_iter`` 1, a zero previous step and gradient, the pair it
+        would add first has y·s = 0 and is skipped, and the first direction is the two-loop
+        product of the carried memory with the new gradient.
+        """
+        if not self.dirs or self.dirs[0].numel() != x.numel() or self.dirs[0].device != x.device:
+            return False
+        zero = torch.zeros(x.numel(), dtype=self.dirs[0].dtype, device=x.device)
+        opt.state[x].update({"func_evals": 0, "n_iter": 1, "d": zero, "t": 0.0, "old_dirs": list(self.dirs),
+                             "old_stps": list(self.steps), "ro": list(self.ro), "H_diag": self.h_diag,
+                             "prev_flat_grad": zero.clone(), "prev_loss": None})
+        return True
+
+    @classmethod
+    def of(cls, opt: torch.optim.Optimizer, x: torch.Tensor) -> Optional["LbfgsMemory"]:
+        state = opt.state.get(x, {})
+        if not state.get("old_dirs"):
+            return None
+        return cls(list(state["old_dirs"]), list(state["old_stps"]), list(state["ro"]), state["H_diag"])

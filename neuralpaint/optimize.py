@@ -29,7 +29,7 @@ from . import color
 from .device import configure_precision, effective_precision, is_oom
 from .errors import InterruptedRun, OutOfMemoryError
 from .events import IterationEvent, ScaleDone, emit
-from .lbfgs import FixedStepLBFGS
+from .lbfgs import FixedStepLBFGS, LbfgsMemory
 from .objective import ImageTerm, LossWeights, Objective, StyleBank, resize
 from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import VGGFeatures, load_vgg
@@ -50,44 +50,6 @@ def scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
     """Sizes of coarse-to-fine: halving per scale, finishing at (h, w)."""
     return [(max(1, round(h / 2 ** (scales - 1 - s))), max(1, round(w / 2 ** (scales - 1 - s))))
             for s in range(scales)]
-
-
-@dataclass
-class LbfgsMemory:
-    """L-BFGS's curvature pairs at the end of an optimisation, to start a similar problem with
-    (the next frame of a video: same style, nearly the same image).
-
-    Our addition to the papers, which start every frame's L-BFGS from scratch: its first
-    iterations are then gradient steps while it rebuilds a memory that the previous frame had.
-    """
-
-    dirs: list[torch.Tensor]  #: y_i = gradient differences
-    steps: list[torch.Tensor]  #: s_i = steps
-    ro: list[Any]  #: 1 / (y_i · s_i)
-    h_diag: Any  #: scale of the initial inverse Hessian
-
-    def seed(self, opt: torch.optim.Optimizer, x: torch.Tensor) -> bool:
-        """Give ``opt`` (a fresh LBFGS over ``x``) this memory; False where it does not fit.
-
-        torch's LBFGS keeps its memory in ``opt.state``; its first step builds none only when
-        ``n_iter`` is 0. Seeded with ``n_iter`` 1, a zero previous step and gradient, the pair it
-        would add first has y·s = 0 and is skipped, and the first direction is the two-loop
-        product of the carried memory with the new gradient.
-        """
-        if not self.dirs or self.dirs[0].numel() != x.numel() or self.dirs[0].device != x.device:
-            return False
-        zero = torch.zeros(x.numel(), dtype=self.dirs[0].dtype, device=x.device)
-        opt.state[x].update({"func_evals": 0, "n_iter": 1, "d": zero, "t": 0.0, "old_dirs": list(self.dirs),
-                             "old_stps": list(self.steps), "ro": list(self.ro), "H_diag": self.h_diag,
-                             "prev_flat_grad": zero.clone(), "prev_loss": None})
-        return True
-
-    @classmethod
-    def of(cls, opt: torch.optim.Optimizer, x: torch.Tensor) -> Optional["LbfgsMemory"]:
-        state = opt.state.get(x, {})
-        if not state.get("old_dirs"):
-            return None
-        return cls(list(state["old_dirs"]), list(state["old_stps"]), list(state["ro"]), state["H_diag"])
 
 
 @dataclass

@@ -163,7 +163,8 @@ def test_deferred_progress_events_carry_the_same_values_as_immediate_ones(monkey
     def events_of(defer):
         monkeypatch.setattr(optimize, "_sync_free", lambda device: defer)
         got = []
-        st = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=False)
+        # unbounded: the two optimisers agree to float rounding, which a clip at [0, 1] can amplify
+        st = _stylizer(style, size=48, iters=12, window=5, tol=0.0, line_search=False, bounded=False)
         res = st.run(content, callback=got.append)
         return [(e.iteration, e.loss, e.losses) for e in got if isinstance(e, IterationEvent)], res
 
@@ -196,7 +197,7 @@ def test_sync_free_fixed_step_lbfgs_gives_the_same_run_as_torch_lbfgs(monkeypatc
 
 
 def test_carried_lbfgs_memory_starts_the_next_problem_where_the_last_left_off():
-    from neuralpaint.optimize import LbfgsMemory
+    from neuralpaint.lbfgs import LbfgsMemory
 
     content, style = _images()
     st = _stylizer(style, size=48, iters=15, window=5, init="noise")
