@@ -43,13 +43,12 @@ from ..events import Callback, Notice, StageEvent, emit
 from ..losses import temporal_loss
 from ..runstate.identity import file_identity
 from ..settings import ModelSettings, RuntimeSettings, TrainSettings
-from ..vgg import resolve_model
 from .checkpoint import is_coherent, load_checkpoint, save_checkpoint
 from .coherent import CoherentNet, feature_map
 from .pairs import PairBatch, PairData
 from .regularizers import warp
-from .train import (CheckpointSaved, LossNetwork, SampleSaved, TrainResult, TrainStep, _resume_conflict,
-                    _sha256, _style_array, fingerprint, new_network, sample_path)
+from .train import (CheckpointSaved, LossNetwork, SampleSaved, TrainingInputs, TrainResult, TrainStep,
+                    _resume_conflict, fingerprint, new_network, sample_path)
 
 
 def train_coherent(style: Union[str, os.PathLike, np.ndarray], data: Union[str, os.PathLike],
@@ -59,18 +58,13 @@ def train_coherent(style: Union[str, os.PathLike, np.ndarray], data: Union[str, 
     """Train (or resume) a coherent online network for ``style`` on the frame pairs of ``data``
     (a clip or a folder of consecutive frames), starting from the per-frame model ``base``."""
     s = settings if settings is not None else TrainSettings(coherent=True)
-    notices: list[Any] = []
-    model_s = resolve_model(model if model is not None else ModelSettings(), notices.append)
-    runtime_s = runtime if runtime is not None else RuntimeSettings()
-    output = Path(output)
-    if output.is_dir():
-        raise InputError(f"output {str(output)!r} is a directory; give a model file like model.pt")
+    job = TrainingInputs.of(style, output, model, runtime)
+    model_s, runtime_s, output, notices = job.model, job.runtime, job.output, job.notices
     base_ckpt = _base(base)
     if s.freeze_base and base_ckpt is None:
         raise InputError("--coherent with a frozen stylisation network needs --base MODEL (a per-frame model "
                          "of `neuralpaint train`), or --no-freeze-base to train everything from scratch")
-    style_img = _style_array(style)
-    style_sha = _sha256(style_img)
+    style_img, style_sha = job.style, job.style_sha
     if base_ckpt is not None and base_ckpt["settings"].get("style_sha256") not in (None, style_sha):
         raise InputError(f"base model {str(base)!r} was trained on another style image; give the same style")
     meta = fingerprint(s, model_s, style_sha)

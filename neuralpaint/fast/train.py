@@ -232,6 +232,32 @@ def sample_path(output: Path) -> Path:
 # training
 
 
+@dataclass
+class TrainingInputs:
+    """What every training run checks and reads first (per-frame and coherent alike)."""
+
+    model: ModelSettings  #: the concrete loss-network features (``auto`` resolved)
+    notices: list[Any]  #: what resolving them said; shown after the resume checks, so that a
+    #: refused resume prints its error first
+    runtime: RuntimeSettings
+    output: Path
+    style: np.ndarray
+    style_sha: str
+
+    @classmethod
+    def of(cls, style: Any, output: Union[str, os.PathLike], model: Optional[ModelSettings],
+           runtime: Optional[RuntimeSettings]) -> "TrainingInputs":
+        # resolved now: the checkpoint's fingerprint names the concrete features
+        notices: list[Any] = []
+        model_s = resolve_model(model if model is not None else ModelSettings(), notices.append)
+        out = Path(output)
+        if out.is_dir():
+            raise InputError(f"output {str(out)!r} is a directory; give a model file like model.pt")
+        style_img = _style_array(style)
+        return cls(model_s, notices, runtime if runtime is not None else RuntimeSettings(), out, style_img,
+                   _sha256(style_img))
+
+
 def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Union[str, os.PathLike],
           settings: Optional[TrainSettings] = None, callback: Callback = None, resume: bool = True, *,
           model: Optional[ModelSettings] = None, runtime: Optional[RuntimeSettings] = None,
@@ -245,17 +271,9 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
     run, so that the style term works on a network that already reproduces the content).
     """
     s = settings if settings is not None else TrainSettings()
-    # resolved now (the checkpoint's fingerprint names the concrete features), said after the
-    # resume checks, so that a refused resume prints its error first
-    weight_notices: list[Any] = []
-    model_s = resolve_model(model if model is not None else ModelSettings(), weight_notices.append)
-    runtime_s = runtime if runtime is not None else RuntimeSettings()
-    output = Path(output)
-    if output.is_dir():
-        raise InputError(f"output {str(output)!r} is a directory; give a model file like model.pt")
-
-    style_img = _style_array(style)
-    style_sha = _sha256(style_img)
+    job = TrainingInputs.of(style, output, model, runtime)
+    model_s, runtime_s, output, style_img, style_sha = job.model, job.runtime, job.output, job.style, job.style_sha
+    weight_notices = job.notices
     meta = fingerprint(s, model_s, style_sha)
     init_ckpt = None
     if init is not None:
