@@ -38,7 +38,10 @@ WAIT_S = 240  # the shared machine can be slow: generous, the marker normally co
 
 DRIVER = textwrap.dedent('''
     """Run `neuralpaint ARGV` with one function patched to stop at a precise moment."""
-    import os, sys, time
+    import os, signal, sys, time
+    # Ctrl-C as in a terminal even when the test run itself was started in the background (a
+    # non-interactive shell starts background jobs with SIGINT ignored, and children inherit it)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mode, marker, release, threads = sys.argv[1:5]
     argv = sys.argv[5:]
     import torch
