@@ -48,7 +48,7 @@ from .coherent import CoherentNet, feature_map
 from .pairs import PairBatch, PairData
 from .regularizers import warp
 from .train import (CheckpointSaved, LossNetwork, SampleSaved, TrainingInputs, TrainResult, TrainStep,
-                    _resume_conflict, fingerprint, new_network, sample_path)
+                    _resume_conflict, fingerprint, new_network, resume_optimizer, sample_path)
 
 
 def train_coherent(style: Union[str, os.PathLike, np.ndarray], data: Union[str, os.PathLike],
@@ -101,13 +101,7 @@ def train_coherent(style: Union[str, os.PathLike, np.ndarray], data: Union[str, 
     if ckpt is not None:
         cnet.net.load_state_dict(ckpt["state_dict"])
         cnet.mask.load_state_dict(ckpt["mask_state_dict"])
-        if ckpt.get("optimizer") is not None:
-            try:
-                opt.load_state_dict(ckpt["optimizer"])
-            except (ValueError, KeyError) as exc:
-                raise ResumeError(f"{str(output)!r}: cannot restore the optimiser state ({exc}); "
-                                  f"use --restart") from None
-        start = int(ckpt["step"])
+        start = resume_optimizer(opt, ckpt, output)
 
     parts_f: dict[str, float] = {}
     sample = None

@@ -216,13 +216,7 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
     start = 0
     if ckpt is not None:
         net.load_state_dict(ckpt["state_dict"])
-        if ckpt.get("optimizer") is not None:
-            try:
-                opt.load_state_dict(ckpt["optimizer"])
-            except (ValueError, KeyError) as exc:
-                raise ResumeError(f"{str(output)!r}: cannot restore the optimiser state ({exc}); "
-                                  f"use --restart") from None
-        start = int(ckpt["step"])
+        start = resume_optimizer(opt, ckpt, output)
     net.train()
 
     parts_f: dict[str, float] = {}
@@ -261,6 +255,17 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
         raise
     return TrainResult(path=output, step=s.steps, start_step=start, losses=parts_f,
                        seconds=time.perf_counter() - t0, sample=sample)
+
+
+def resume_optimizer(opt: torch.optim.Optimizer, ckpt: Mapping[str, Any], output: Path) -> int:
+    """Restore the optimiser state of a checkpoint being resumed; returns its step."""
+    if ckpt.get("optimizer") is not None:
+        try:
+            opt.load_state_dict(ckpt["optimizer"])
+        except (ValueError, KeyError) as exc:
+            raise ResumeError(f"{str(output)!r}: cannot restore the optimiser state ({exc}); "
+                              f"use --restart") from None
+    return int(ckpt["step"])
 
 
 def new_network(seed: int) -> TransformNet:
