@@ -42,7 +42,7 @@ def from_run_folder(folder: Path) -> tuple[list[np.ndarray], list[Any]]:
     manifest whose ``frames`` list the records)."""
     manifest = json.loads((folder / "manifest.json").read_text())
     frames = [media.load_image(p) for p in sorted((folder / "frames").glob("frame_*.png"))]
-    records = [SimpleNamespace(**{"history": [], "loss": None, "iterations": 0, "seconds": 0.0,
+    records = [SimpleNamespace(**{"history": [], "changes": [], "loss": None, "iterations": 0, "seconds": 0.0,
                                   "flow_seconds": 0.0, "io_seconds": 0.0, **r})
                for r in manifest["frames"]]
     return frames, records
@@ -68,6 +68,24 @@ def init_vs_naive(records: Sequence[Any], naive: Sequence[Any]) -> list[float]:
     of a per-frame render the init starts)."""
     return [rec.history[0][1] / nv.loss for rec, nv in zip(records[1:], naive[1:])
             if rec.history and rec.history[0][0] == 1 and nv.loss]
+
+
+def caught_up(records: Sequence[Any]) -> list[Optional[int]]:
+    """For frames 2..n: the first iteration at which frame t's loss was at or below frame t−1's
+    final loss (None: never within its run, or no history recorded).
+
+    What the init kept, in iterations: a later frame that starts from the previous frame's work
+    gets back to that frame's level in a few iterations; one that lost it needs as many as the
+    first frame did. Unlike "init loss ÷ previous final" this does not blow up near an optimum:
+    there, changes nobody can see multiply the loss (docs/metrics.md, "How sharp the optimum is").
+    """
+    out: list[Optional[int]] = []
+    for prev, rec in zip(records, records[1:]):
+        hit = None
+        if prev.loss is not None and rec.history:
+            hit = next((int(i) for i, loss in rec.history if float(loss) <= float(prev.loss)), None)
+        out.append(hit)
+    return out
 
 
 def converged_at(history: Sequence[Sequence[float]], within: float = WITHIN) -> Optional[int]:
@@ -98,6 +116,8 @@ def timing(records: Sequence[Any]) -> dict[str, Optional[float]]:
     conv = [converged_at(r.history) for r in later]
     conv_n = [c for c in conv if c is not None]
     share = [c / r.iterations for c, r in zip(conv, later) if c is not None and r.iterations]
+    back = caught_up(records)
+    back_n = [c for c in back if c is not None]
 
     def mean(values: Sequence[float]) -> Optional[float]:
         return statistics.mean(values) if values else None
@@ -114,8 +134,11 @@ def timing(records: Sequence[Any]) -> dict[str, Optional[float]]:
         "converged_at_mean": mean(conv_n),
         "converged_share_median": statistics.median(share) if share else None,
         "converged_at": conv,
+        "caught_up_median": statistics.median(back_n) if back_n else None,
+        "caught_up_frames": len(back_n),
+        "caught_up": back,
     }
 
 
-__all__ = ["WITHIN", "converged_at", "from_run_folder", "init_ratios", "init_vs_naive", "mean_later", "render",
-           "timing"]
+__all__ = ["WITHIN", "caught_up", "converged_at", "from_run_folder", "init_ratios", "init_vs_naive", "mean_later",
+           "render", "timing"]

@@ -35,6 +35,7 @@ from .settings import ImageSettings, ModelSettings, RuntimeSettings
 from .vgg import VGGFeatures, load_vgg
 
 STOP_CONVERGED = "converged"
+STOP_SETTLED = "settled"
 STOP_MAX_ITERS = "max_iters"
 STOP_NONFINITE = "nonfinite"
 
@@ -60,15 +61,23 @@ class ScaleResult:
     loss: float
     losses: dict[str, float]
     history: list[tuple[int, float]]
+    #: (iteration, mean absolute change of the picture over the window that ended there, in
+    #: 1/255 steps): what the picture rule saw; empty when it is off
+    changes: list[tuple[int, float]] = field(default_factory=list)
     memory: Optional[LbfgsMemory] = None  #: L-BFGS's curvature pairs at the end (L-BFGS only)
 
 
 def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, max_iters: int,
               callback: Optional[Callable[[Any], None]] = None, *, scale: int = 0, scales: int = 1,
               progress_every: int = 5, t_start: Optional[float] = None,
-              start_iteration: int = 0, memory: Optional[LbfgsMemory] = None) -> ScaleResult:
+              start_iteration: int = 0, memory: Optional[LbfgsMemory] = None,
+              picture_tol: float = 0.0, settle_below: Optional[float] = None) -> ScaleResult:
     """Optimise ``x0`` until the stopping rule fires or ``max_iters`` iterations are done.
 
+    ``picture_tol``: the picture rule: at a check, stop when the image as shown moved less than
+    this many 1/255 steps (mean absolute change) since the last check (0: off); ``settle_below``:
+    it may stop the run only once the loss is at or below this (None: whenever the picture
+    settles). See ``VideoSettings.picture_tol``.
     ``start_iteration``: iterations already done at this scale by an interrupted run that ``x0``
     continues (the count and the cap go on from there; the optimiser's own memory restarts).
     ``memory``: L-BFGS curvature pairs to start from (:class:`LbfgsMemory`; ignored by Adam or
@@ -101,6 +110,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     done = start_iteration
     last: dict[str, Any] = {}
     history: list[tuple[int, float]] = []
+    changes: list[tuple[int, float]] = []  # (iteration, the picture's change over the window)
     # the loss of every iteration, kept on the device and read once per window with the loss the
     # stopping rule needs (no host sync of its own); the last evaluation of an iteration wins
     # (with the line search, normally its accepted point)
@@ -140,6 +150,8 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
         return total
 
     f_past: Optional[float] = None
+    # the picture at the last check, for the picture rule (the image as shown, in [0, 1] if bounded)
+    seen = shown(x.detach()).clone() if picture_tol > 0 else None
     good = x.detach().clone()  # the last evaluated point with a finite loss
     evaluated = x.detach().clone()
     reason = STOP_MAX_ITERS
@@ -162,9 +174,16 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
             # the one host sync per window: every iteration's loss, whether x is finite, and the
             # values of deferred progress events
             queued = [v for _, _, vs, _ in reports for v in vs]
-            read = torch.stack([*(v for _, v in pending), torch.isfinite(x).all().float(),
+            if seen is not None:  # mean absolute change of the picture since the last check
+                now = shown(x.detach())
+                moved = (now - seen).abs().mean() * 255.0
+                seen.copy_(now)
+            else:
+                moved = torch.zeros((), device=x.device)
+            read = torch.stack([*(v for _, v in pending), torch.isfinite(x).all().float(), moved.float(),
                                 *queued]).float().tolist()
-            values, finite_x, rest = read[:len(pending)], read[len(pending)] == 1.0, read[len(pending) + 1:]
+            values, finite_x = read[:len(pending)], read[len(pending)] == 1.0
+            change, rest = read[len(pending) + 1], read[len(pending) + 2:]
             for it_r, names, vs, elapsed in reports:
                 got, rest = rest[:len(vs)], rest[len(vs):]
                 report(it_r, got[0], dict(zip(names, got[1:])), elapsed)
@@ -181,8 +200,13 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
                 reason = STOP_NONFINITE
                 break
             good.copy_(evaluated)
+            if seen is not None:
+                changes.append((done, change))
             if f_past is not None and abs(f - f_past) < settings.tol * abs(f_past):
                 reason = STOP_CONVERGED
+                break
+            if seen is not None and change < picture_tol and (settle_below is None or f <= settle_below):
+                reason = STOP_SETTLED
                 break
             f_past = f
     except KeyboardInterrupt:
@@ -214,7 +238,7 @@ def run_scale(x0: torch.Tensor, objective: Objective, settings: ImageSettings, m
     if callback is not None:
         emit(callback, ScaleDone(scale=scale, scales=scales, iterations=done, stop_reason=reason, loss=f))
     return ScaleResult(image=x.detach(), iterations=done, stop_reason=reason, loss=f, losses=losses,
-                       history=history, memory=LbfgsMemory.of(opt, x) if lbfgs else None)
+                       history=history, changes=changes, memory=LbfgsMemory.of(opt, x) if lbfgs else None)
 
 
 @dataclass
@@ -241,6 +265,7 @@ class OptimizeResult:
     losses: dict[str, float]
     seconds: float
     history: list[tuple[int, float]] = field(default_factory=list)
+    changes: list[tuple[int, float]] = field(default_factory=list)  #: the picture rule's readings
     scale_iterations: list[int] = field(default_factory=list)
     memory: Optional[LbfgsMemory] = None  #: L-BFGS memory at the end (to seed the next frame)
 
@@ -305,7 +330,8 @@ class Stylizer:
             extra_terms: Sequence[tuple[ImageTerm, float]] = (), max_iters: Optional[int] = None,
             callback: Optional[Callable[[Any], None]] = None,
             resume: Optional["Partial"] = None, style_long_side: Optional[int] = None,
-            memory: Optional[LbfgsMemory] = None) -> OptimizeResult:
+            memory: Optional[LbfgsMemory] = None, picture_tol: float = 0.0,
+            settle_below: Optional[float] = None) -> OptimizeResult:
         """Stylise ``content`` (1,3,H,W) in [0,1] at its own size.
 
         ``resume`` continues an interrupted run (:class:`Partial`: its scale, iterations done and
@@ -316,6 +342,7 @@ class Stylizer:
         preserving colours) replaces ``settings.init``; ``extra_terms`` are (term, weight) pairs
         defined at full size and resampled for coarser scales.
         ``memory``: L-BFGS curvature pairs of a similar problem (the previous frame) to start from.
+        ``picture_tol``, ``settle_below``: the picture rule at the last scale (:func:`run_scale`).
         """
         s = self.settings
         cap = s.iters if max_iters is None else max_iters
@@ -326,6 +353,7 @@ class Stylizer:
         t0 = time.perf_counter()
         x: Optional[torch.Tensor] = None
         history: list[tuple[int, float]] = []
+        changes: list[tuple[int, float]] = []
         its: list[int] = []
         total_iters = 0
         result: Optional[ScaleResult] = None
@@ -362,9 +390,11 @@ class Stylizer:
                 result = run_scale(x, objective, s, cap, relay if callback is not None else None,
                                    scale=k, scales=len(sizes), progress_every=self.progress_every,
                                    t_start=t0, start_iteration=done_before if k == first else 0,
-                                   memory=memory)
+                                   memory=memory, picture_tol=picture_tol if k == len(sizes) - 1 else 0.0,
+                                   settle_below=settle_below)
                 x = result.image
                 history.extend(result.history)
+                changes.extend(result.changes)
                 its.append(result.iterations)
                 total_iters += result.iterations
                 if result.stop_reason == STOP_NONFINITE:
@@ -385,4 +415,4 @@ class Stylizer:
         image = color.recombine(raw, content) if s.preserve_colors else raw.clamp(0, 1)
         return OptimizeResult(image=image, raw=raw, iterations=total_iters, stop_reason=result.stop_reason,
                               loss=result.loss, losses=result.losses, seconds=time.perf_counter() - t0,
-                              history=history, scale_iterations=its, memory=result.memory)
+                              history=history, changes=changes, scale_iterations=its, memory=result.memory)

@@ -171,14 +171,17 @@ def print_table(v: dict[str, Any]) -> None:
 
     print(f"\n# video: {v['frames']} frames at {v['size']} px, weights {v['weights']}"
           f"{', ' + v['precision'] if v['precision'] else ''}; source E_1 {f(v['source_E1'])}; "
-          f"it→1%: median iteration at which a later frame's loss stays within 1% of its final value")
-    print("| config | first it | first s | later it | later s | flow wait s | it→1% | it→1% ÷ it | "
-          "E_1 | E_1 ÷ source | disocc. E_1 | unstylised last | sharpness last÷first | style 2..n ÷ ref |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          f"it→1%: median iteration at which a later frame's loss stays within 1% of its final value; "
+          f"caught up: median iteration at which it reached the previous frame's final loss (frames that did)")
+    print("| config | first it | first s | later it | later s | flow wait s | it→1% | it→1% ÷ it | caught up | "
+          "E_1 | E_1 ÷ source | disocc. E_1 | unstylised last | sharpness last÷first | style 2..n | ÷ ref |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in v["rows"]:
         print(f"| {r['config']} | {f(r.get('first_iters'), '.0f')} | {f(r.get('first_seconds'), '.1f')} | "
               f"{f(r.get('later_iters'), '.0f')} | {f(r.get('later_seconds'), '.1f')} | "
               f"{f(r.get('later_flow_wait'), '.2f')} | {f(r.get('converged_at_median'), '.0f')} | "
-              f"{f(r.get('converged_share_median'), '.2f')} | {f(r['E1'])} | {f(r['E1_vs_source'], '.2f')} | "
+              f"{f(r.get('converged_share_median'), '.2f')} | "
+              f"{f(r.get('caught_up_median'), '.0f')} ({r.get('caught_up_frames', 0)}/{r['frames'] - 1}) | "
+              f"{f(r['E1'])} | {f(r['E1_vs_source'], '.2f')} | "
               f"{f(r['disocc_E1'])} | {f(r['unstylised_last'], '.1%')} | {f(r['sharpness_last'], '.2f')} | "
-              f"{f(r['style_vs_reference'], '.2f')} |")
+              f"{f(r['style_mean_2_n'])} | {f(r['style_vs_reference'], '.2f')} |")

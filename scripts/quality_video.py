@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neuralpaint import media  # noqa: E402
-from neuralpaint.clipruns import from_run_folder, init_ratios, init_vs_naive, mean_later, render  # noqa: E402
+from neuralpaint.clipruns import caught_up, from_run_folder, init_ratios, init_vs_naive, mean_later, render  # noqa: E402
 from neuralpaint.quality import quality_reports  # noqa: E402
 from neuralpaint.metrics import LossMeter, SourceFlows  # noqa: E402
 from neuralpaint.settings import ImageSettings, ModelSettings  # noqa: E402
@@ -118,10 +118,13 @@ def main(argv: list[str] | None = None) -> int:
             later = records[1:]
             ratios = init_ratios(records)
             ahead = init_vs_naive(records, naive[1]) if naive else []
+            back = [c for c in caught_up(records) if c is not None]
             row = {
                 "budget": budget, "method": name,
                 "init_loss_ratio_median": statistics.median(ratios) if ratios else None,
                 "init_vs_naive_final_median": statistics.median(ahead) if ahead else None,
+                "caught_up_median": statistics.median(back) if back else None,
+                "caught_up_frames": f"{len(back)}/{len(later)}",
                 "init_vs_prev_output_median": (statistics.median(init_vs_output(records, rep.style))
                                                if rep.style and init_vs_output(records, rep.style) else None),
                 "E1": rep.E[1], "E1_vs_naive": rep.E[1] / naive[0].E[1] if naive else None,
@@ -144,14 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n# clip {args.clip.name}, {len(source)} frames, long side {args.size}, "
           f"weights {args.weights}, "
           f"style {args.style.name}; source E_1 {source_E1:.3g}")
-    print("| budget | method | init loss ÷ prev final | init ÷ prev output | init loss ÷ naive final | E_1 | ÷ naive | "
+    print("| budget | method | init loss ÷ prev final | init ÷ prev output | init loss ÷ naive final | "
+          "caught up at (frames) | E_1 | ÷ naive | "
           "disocc. err ÷ naive | unstylised last (naive) | sharpness last÷first | style 2..n ÷ naive | "
           "E_1 ÷ source | it/frame | s/frame |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['budget']} | {r['method']} | {f(r['init_loss_ratio_median'])} | "
               f"{f(r['init_vs_prev_output_median'])} | "
-              f"{f(r['init_vs_naive_final_median'])} | {f(r['E1'])} | "
+              f"{f(r['init_vs_naive_final_median'])} | "
+              f"{f(r['caught_up_median'], '.0f')} ({r['caught_up_frames']}) | {f(r['E1'])} | "
               f"{f(r['E1_vs_naive'], '.2f')} | {f(r['disocc_vs_naive'], '.2f')} | "
               f"{f(r['unstylised_last'], '.1%')} ({f(r['unstylised_last_naive'], '.1%')}) | "
               f"{f(r['sharpness_last'], '.2f')} | {f(r['style_vs_naive'], '.2f')} | {f(r['E1_vs_source'], '.2f')} | "

@@ -120,6 +120,19 @@ def test_converged_at_is_the_first_iteration_inside_the_band_for_good():
     assert converged_at([]) is None
 
 
+def test_caught_up_is_the_first_iteration_at_or_below_the_previous_frames_final_loss():
+    from types import SimpleNamespace as R
+
+    from neuralpaint.clipruns import caught_up
+
+    records = [R(loss=10.0, history=[[1, 900.0], [500, 10.0]]),
+               R(loss=4.0, history=[[1, 50.0], [20, 12.0], [40, 10.0], [60, 4.0]]),
+               R(loss=8.0, history=[[1, 30.0], [50, 8.0]]),  # never reached 4.0
+               R(loss=None, history=[]),  # not rendered
+               R(loss=1.0, history=[[1, 1.0]])]  # nothing to compare with
+    assert caught_up(records) == [40, None, None, None]
+
+
 def test_device_table_puts_image_and_video_numbers_of_each_size_and_precision_in_one_row(capsys):
     sys.path.insert(0, str(ROOT / "scripts"))
     import bench

@@ -6,7 +6,7 @@ import torch
 from neuralpaint import color
 from neuralpaint.events import IterationEvent, ScaleDone
 from neuralpaint.losses import TemporalTerm
-from neuralpaint.optimize import STOP_CONVERGED, STOP_MAX_ITERS, STOP_NONFINITE, Stylizer, scale_sizes
+from neuralpaint.optimize import STOP_CONVERGED, STOP_MAX_ITERS, STOP_NONFINITE, STOP_SETTLED, Stylizer, scale_sizes
 from neuralpaint.settings import ImageSettings, ModelSettings, RuntimeSettings
 
 CPU = torch.device("cpu")
@@ -43,6 +43,30 @@ def test_stopping_rule_ends_a_converged_run_early_and_says_why():
     assert res.iterations < 400 and res.iterations % 10 == 0
     capped = _stylizer(style, size=48, iters=12, window=10, tol=0.0).run(content)
     assert capped.stop_reason == STOP_MAX_ITERS and capped.iterations == 12
+
+
+def test_picture_rule_stops_when_the_picture_stops_changing_and_records_what_it_saw():
+    content, style = _images()
+    st = _stylizer(style, size=48, window=10, tol=0.0)
+    off = st.run(content, max_iters=20)
+    assert off.stop_reason == STOP_MAX_ITERS and off.changes == []
+    first = st.run(content, max_iters=10).image
+    watched = st.run(content, max_iters=20, picture_tol=1e-9)
+    assert watched.stop_reason == STOP_MAX_ITERS and torch.equal(watched.image, off.image)  # watching changes nothing
+    # the reading: the picture's mean absolute change over each window, in 1/255 steps
+    (i1, c1), (i2, c2) = watched.changes
+    assert (i1, i2) == (10, 20)
+    assert c1 == pytest.approx(float((first - content).abs().mean() * 255), rel=1e-3)
+    assert c2 == pytest.approx(float((off.image - first).abs().mean() * 255), rel=1e-3)
+    assert c2 < c1  # the picture settles
+    # a threshold between the two readings stops at the second check
+    stopped = st.run(content, max_iters=60, picture_tol=(c1 + c2) / 2)
+    assert stopped.stop_reason == STOP_SETTLED and stopped.iterations == 20
+    assert torch.equal(stopped.image, off.image)
+    # ... unless the loss is not yet down to the level it must wait for
+    held = st.run(content, max_iters=30, picture_tol=1e9, settle_below=off.loss * 0.5)
+    assert held.stop_reason == STOP_MAX_ITERS and held.loss > off.loss * 0.5
+    assert st.run(content, max_iters=30, picture_tol=1e9, settle_below=1e30).iterations == 10
 
 
 def test_coarse_to_fine_output_has_requested_size():

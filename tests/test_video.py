@@ -106,6 +106,24 @@ def test_long_term_lowers_the_error_at_larger_offsets(synthetic, tmp_path):
     assert e_long < e_short, (e_long, e_short)
 
 
+def test_a_later_frame_stops_on_a_settled_picture_only_once_it_is_as_good_as_the_first_frame(synthetic, tmp_path):
+    clip, path, style = synthetic
+    # any change counts as settled: the picture rule fires at the first check it is allowed to
+    opts = dict(SHALLOW, iters=40, first_iters=4, window=4, tol=0.0, picture_tol=1e9)
+    res = stylize_video(path, [style], tmp_path / "settle.gif", **opts)
+    first, later = res.records[0], res.records[1:]
+    assert first.stop_reason == "max_iters" and first.iterations == 4 and first.changes == []  # no rule
+    for rec in later:
+        assert len(rec.changes) == rec.iterations // 4  # one reading per check, in the record
+        if rec.stop_reason == "settled":
+            assert rec.loss <= first.loss * 1.001, (first.loss, rec.loss)
+        else:  # never got there: ran to its cap
+            assert rec.iterations == 40 and rec.history[-1][1] > first.loss
+    assert any(r.stop_reason == "settled" for r in later)
+    off = stylize_video(path, [style], tmp_path / "off.gif", **dict(opts, picture_tol=0.0))
+    assert all(r.iterations == 40 and r.changes == [] for r in off.records[1:])
+
+
 def test_multipass_keeps_frames_and_records_each_pass(synthetic, tmp_path):
     clip, path, style = synthetic
     res = stylize_video(path, [style], tmp_path / "mp.gif", passes=3, multipass_iters=4, **SHALLOW)

@@ -52,6 +52,8 @@ class FrameRecord:
     io_seconds: float = 0.0
     losses: dict[str, float] = field(default_factory=dict)
     history: list[list[float]] = field(default_factory=list)
+    #: [iteration, the picture's mean change over the window before it] (picture rule; may be empty)
+    changes: list[list[float]] = field(default_factory=list)
     iterations_per_pass: list[int] = field(default_factory=list)
 
 
@@ -275,4 +277,6 @@ def _well_typed(r: FrameRecord) -> bool:
             and isinstance(r.losses, dict) and all(isinstance(k, str) and _is_num(v) for k, v in r.losses.items())
             and isinstance(r.history, list)
             and all(isinstance(h, list) and len(h) == 2 and all(_is_num(x) for x in h) for h in r.history)
+            and isinstance(r.changes, list)
+            and all(isinstance(h, list) and len(h) == 2 and all(_is_num(x) for x in h) for h in r.changes)
             and isinstance(r.iterations_per_pass, list) and all(_is_int(i) for i in r.iterations_per_pass))

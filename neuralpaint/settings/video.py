@@ -53,6 +53,13 @@ class VideoSettings:
     #: 1470 vs 1483 fresh (−0.9%), output loss 2.20e5 vs 2.35e5 (−6.6%), same time. A gain too
     #: small on one frame to change the default on; a resumed render starts its first frame fresh.
     carry_memory: bool = option(False, "Start each frame's L-BFGS with the previous frame's curvature memory.")
+    #: Picture rule (our addition to Ruder's stopping rule): a frame started from earlier results
+    #: stops at a check (every ``ImageSettings.window`` iterations) where its picture moved less
+    #: than this many 1/255 steps (mean absolute change of the image as shown) since the last
+    #: check, once its loss is at or below the first frame's final loss. 0 = off.
+    picture_tol: float = option(2.0, "Later frames stop once their picture changes less than this per window (mean "
+                                "absolute change in 1/255 steps) and their loss is down to the first frame's; 0 = "
+                                "run to --iters or the loss rule.", label="picture-tol", nonneg=True)
     short_term: bool = option(True, "Temporal loss against the previous frame.")
     long_term: bool = option(False, "Temporal loss against the frames at --offsets.")
     #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
