@@ -56,10 +56,14 @@ class VideoSettings:
     #: Picture rule (our addition to Ruder's stopping rule): a frame started from earlier results
     #: stops at a check (every ``ImageSettings.window`` iterations) where its picture moved less
     #: than this many 1/255 steps (mean absolute change of the image as shown) since the last
-    #: check, once its loss is at or below the first frame's final loss. 0 = off.
-    picture_tol: float = option(2.0, "Later frames stop once their picture changes less than this per window (mean "
-                                "absolute change in 1/255 steps) and their loss is down to the first frame's; 0 = "
-                                "run to --iters or the loss rule.", label="picture-tol", nonneg=True)
+    #: check, once its loss is at or below the first frame's final loss. 0 = off. Measured on the
+    #: street clip (12 frames, 192 px, HED, caps 500/500): at 2 the later frames took 64
+    #: iterations instead of 500 (7.8x faster) with a lower E_1 (0.76x), but frame 12 was
+    #: visibly softer (sharpness 0.88 of frame 1's against 0.92), the style loss 3.6x and the
+    #: near-photographic share 3.4% against 2.2%: a speed setting, not the default.
+    picture_tol: float = option(0.0, "Later frames stop once their picture changes less than this per window (mean "
+                                "absolute change in 1/255 steps, e.g. 2: ~8x faster, softer) and their loss is down "
+                                "to the first frame's; 0 = off.", label="picture-tol", nonneg=True)
     short_term: bool = option(True, "Temporal loss against the previous frame.")
     long_term: bool = option(False, "Temporal loss against the frames at --offsets.")
     #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
