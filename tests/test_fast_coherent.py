@@ -128,6 +128,10 @@ def test_training_writes_a_coherent_model_and_resumes_it(tmp_path, folder, base,
                        base=base, model=RANDOM)
     with pytest.raises(ResumeError, match="per-frame model"):
         train_coherent(clip.frames[0], folder, base, TrainSettings(steps=3, **COHERENT), base=base, model=RANDOM)
+    # and per-frame training does not continue a coherent model
+    with pytest.raises(ResumeError, match=r"coherent\.pt' is a coherent model, not a per-frame one.*--restart"):
+        train(clip.frames[0], clip.frames, out, TrainSettings(steps=3, size=32, batch=1, sample_every=0), model=RANDOM)
+    assert load_checkpoint(out)["step"] == 2  # nothing overwritten
 
 
 def test_a_frozen_coherent_training_needs_a_base_of_the_same_style(tmp_path, folder, clip, base):

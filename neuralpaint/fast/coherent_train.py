@@ -38,17 +38,17 @@ import torch.nn.functional as F
 
 from .. import media
 from ..device import configure_precision, effective_precision, resolve_device
-from ..errors import InputError, NonFiniteLossError, ResumeError, WeightsError
-from ..events import Callback, Notice, StageEvent, emit
+from ..errors import InputError, NonFiniteLossError
+from ..events import Callback, StageEvent, emit
 from ..losses import temporal_loss
 from ..runstate.identity import file_identity
 from ..settings import ModelSettings, RuntimeSettings, TrainSettings
-from .checkpoint import is_coherent, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .coherent import CoherentNet, feature_map
 from .pairs import PairBatch, PairData
 from .regularizers import warp
 from .train import (CheckpointSaved, LossNetwork, SampleSaved, TrainingInputs, TrainResult, TrainStep,
-                    _resume_conflict, fingerprint, new_network, resume_optimizer, sample_path)
+                    fingerprint, new_network, resumable_checkpoint, resume_optimizer, sample_path)
 
 
 def train_coherent(style: Union[str, os.PathLike, np.ndarray], data: Union[str, os.PathLike],
@@ -75,7 +75,9 @@ def train_coherent(style: Union[str, os.PathLike, np.ndarray], data: Union[str, 
     precision = effective_precision(runtime_s.precision, device)
     configure_precision(precision, device)
 
-    ckpt = _resumable(output, meta, s, callback) if resume and output.exists() else None
+    ckpt = (resumable_checkpoint(output, meta, s.steps, callback, coherent=True, start="base",
+                                 start_label="the base model")
+            if resume and output.exists() else None)
     if ckpt is not None and ckpt["step"] >= s.steps:
         return TrainResult(path=output, step=ckpt["step"], start_step=ckpt["step"])
     for notice in notices:
@@ -159,26 +161,6 @@ def _base(base: Union[str, os.PathLike, None]) -> Optional[dict[str, Any]]:
     if not p.is_file():
         raise InputError(f"base model {str(p)!r} does not exist")
     return load_checkpoint(p)
-
-
-def _resumable(output: Path, meta: dict[str, Any], s: TrainSettings, callback: Callback) -> Optional[dict[str, Any]]:
-    try:
-        ckpt = load_checkpoint(output)
-    except WeightsError as exc:
-        raise ResumeError(f"{exc}; choose another -o, or --restart to overwrite it") from None
-    if not is_coherent(ckpt):
-        raise ResumeError(f"{str(output)!r} is a per-frame model, not a coherent one; choose another -o, "
-                          f"or --restart to overwrite it")
-    conflict = _resume_conflict(ckpt["settings"], meta)
-    if conflict is None and ckpt["settings"].get("base") != meta["base"]:
-        conflict = "the base model differs"
-    if conflict is not None:
-        raise ResumeError(f"{str(output)!r} was trained with other settings ({conflict}); "
-                          f"use --restart to start over, or another -o")
-    if ckpt["step"] >= s.steps:
-        emit(callback, Notice(f"{output} has already done {ckpt['step']} of {s.steps} steps; "
-                              f"nothing to do (raise --steps to train longer)", level="info"))
-    return ckpt
 
 
 @torch.no_grad()

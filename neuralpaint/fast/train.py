@@ -44,7 +44,7 @@ from ..objective import LossWeights, Objective, style_grams
 from ..runstate.identity import file_identity
 from ..settings import ModelSettings, RuntimeSettings, TrainSettings, as_dict
 from ..vgg import VGGFeatures, load_vgg, resolve_model
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import is_coherent, load_checkpoint, save_checkpoint
 from .data import DataLike, TrainingData
 from .network import TransformNet
 from .regularizers import compound_loss, noise_stability_loss
@@ -187,19 +187,9 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
     # Resume decision before any expensive work.
     ckpt = None
     if resume and output.exists():
-        try:
-            ckpt = load_checkpoint(output)
-        except WeightsError as exc:
-            raise ResumeError(f"{exc}; choose another -o, or --restart to overwrite it") from None
-        conflict = _resume_conflict(ckpt["settings"], meta)
-        if conflict is None and ckpt["settings"].get("init") != meta.get("init"):
-            conflict = "the --init model differs"
-        if conflict is not None:
-            raise ResumeError(f"{str(output)!r} was trained with other settings ({conflict}); "
-                              f"use --restart to start over, or another -o")
+        ckpt = resumable_checkpoint(output, meta, s.steps, callback, coherent=False,
+                                    start="init", start_label="the --init model")
         if ckpt["step"] >= s.steps:
-            emit(callback, Notice(f"{output} has already done {ckpt['step']} of {s.steps} steps; "
-                                  f"nothing to do (raise --steps to train longer)", level="info"))
             return TrainResult(path=output, step=ckpt["step"], start_step=ckpt["step"])
 
     for notice in weight_notices:
@@ -255,6 +245,32 @@ def train(style: Union[str, os.PathLike, np.ndarray], data: DataLike, output: Un
         raise
     return TrainResult(path=output, step=s.steps, start_step=start, losses=parts_f,
                        seconds=time.perf_counter() - t0, sample=sample)
+
+
+def resumable_checkpoint(output: Path, meta: Mapping[str, Any], steps: int, callback: Callback, *,
+                         coherent: bool, start: str, start_label: str) -> dict[str, Any]:
+    """The checkpoint at ``output`` that a training with fingerprint ``meta`` may continue: of
+    the same kind (per-frame or ``coherent``), the same settings and the same model it started
+    from (``meta[start]``, e.g. ``--init`` or ``--base``); a ``ResumeError`` naming the difference
+    otherwise. Says so when it has done its ``steps`` already."""
+    try:
+        ckpt = load_checkpoint(output)
+    except WeightsError as exc:
+        raise ResumeError(f"{exc}; choose another -o, or --restart to overwrite it") from None
+    if is_coherent(ckpt) != coherent:
+        kinds = ("a per-frame model, not a coherent one", "a coherent model, not a per-frame one")
+        raise ResumeError(f"{str(output)!r} is {kinds[is_coherent(ckpt)]}; choose another -o, "
+                          f"or --restart to overwrite it")
+    conflict = _resume_conflict(ckpt["settings"], dict(meta))
+    if conflict is None and ckpt["settings"].get(start) != meta.get(start):
+        conflict = f"{start_label} differs"
+    if conflict is not None:
+        raise ResumeError(f"{str(output)!r} was trained with other settings ({conflict}); "
+                          f"use --restart to start over, or another -o")
+    if ckpt["step"] >= steps:
+        emit(callback, Notice(f"{output} has already done {ckpt['step']} of {steps} steps; "
+                              f"nothing to do (raise --steps to train longer)", level="info"))
+    return ckpt
 
 
 def resume_optimizer(opt: torch.optim.Optimizer, ckpt: Mapping[str, Any], output: Path) -> int:
