@@ -20,7 +20,7 @@ from .export import export_clip
 from .flo import read_flo, write_flo
 from .prefetch import FlowPrefetcher
 from .visualize import clip_max_magnitude, to_color
-from .warp import out_of_frame, out_of_frame_mask, warp
+from .warp import out_of_frame, out_of_frame_mask, restore_detail, subpixel_phase, warp
 
 __all__ = [
     "METHODS",
@@ -38,6 +38,8 @@ __all__ = [
     "read_flo",
     "reliability",
     "reliability_mask",
+    "restore_detail",
+    "subpixel_phase",
     "synthetic",
     "to_color",
     "warp",

@@ -152,3 +152,44 @@ def _fill_values(fill: Fill, channels: int, dtype: np.dtype) -> list[float]:
                 raise FlowError(f"fill {fill!r} is outside the range of {dtype} ({info.min}..{info.max})")
         out.append(fv)
     return out
+
+
+def subpixel_phase(flow: np.ndarray) -> np.ndarray:
+    """Float32 HxW in [0, 1]: how far each pixel of a warp samples between pixel centres.
+
+    Per axis ``4·d·(1 − d)`` with ``d`` the distance of ``x + dx`` from the nearest whole pixel
+    (0 at a whole pixel, where an interpolation kernel reproduces the source exactly; 1 halfway,
+    where it smooths most), averaged over the two axes. Non-finite vectors give 0.
+    """
+    flow = check_flow(flow)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(flow - np.round(flow))
+        phase = (4.0 * d * (1.0 - d)).mean(axis=2)
+    return np.nan_to_num(phase, nan=0.0).astype(np.float32, copy=False)
+
+
+def restore_detail(warped: np.ndarray, flow: np.ndarray, amount: float, sigma: float = 0.5) -> np.ndarray:
+    """Give a warped image back the fine detail that sub-pixel interpolation took from it.
+
+    ``warped + amount · subpixel_phase(flow) · (warped − G_sigma * warped)``: an unsharp mask whose
+    strength follows where the warp sampled between pixels (none where it moved by whole pixels
+    or not at all). One bicubic warp keeps a pixel's detail where ``flow`` is below 0.1 px and
+    takes 22–28% of it (mean |Laplacian|) where it is 0.3 px or more; a picture warped frame after
+    frame loses that every time (a chain of 11 warps with the street clip's flows: 0.80 of the
+    detail left bicubically, 0.85 with Lanczos-4, 0.94–0.98 bicubically with ``amount`` 0.5).
+    ``amount`` 0: returned unchanged. Float images only; values may leave the input's range (the
+    caller clips, as after any bicubic warp).
+    """
+    if amount <= 0:
+        return warped
+    if warped.dtype not in (np.float32, np.float64):
+        raise FlowError(f"restore_detail needs a float image, got {warped.dtype}")
+    if warped.shape[:2] != flow.shape[:2]:
+        raise FlowError(f"image {warped.shape[:2]} and flow {flow.shape[:2]} differ in size")
+    gain = (amount * subpixel_phase(flow)).astype(warped.dtype, copy=False)
+    if warped.ndim == 3:
+        gain = gain[..., None]
+    blurred = cv2.GaussianBlur(warped, (0, 0), sigma)
+    if blurred.ndim < warped.ndim:  # OpenCV drops a single channel axis
+        blurred = blurred[..., None]
+    return warped + gain * (warped - blurred)

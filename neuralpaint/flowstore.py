@@ -115,13 +115,18 @@ class FlowSource:
                 self.memory.popitem(last=False)
         return pf
 
-    def warp_into(self, t: int, s: int, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Warp ``image`` (a result of frame s) into frame t; returns (warped, reliability)."""
+    def warp_into(self, t: int, s: int, image: np.ndarray, detail: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Warp ``image`` (a result of frame s) into frame t; returns (warped, reliability).
+
+        ``detail``: the fine detail the sub-pixel interpolation took, given back
+        (:func:`flows.restore_detail`; ``VideoSettings.warp_detail``)."""
         if s < t:
             pf = self.get(t, t - s)
-            return _clip01(flows.warp(image, pf.backward)), pf.c_backward
-        pf = self.get(s, s - t)
-        return _clip01(flows.warp(image, pf.forward)), pf.c_forward
+            flow, c = pf.backward, pf.c_backward
+        else:
+            pf = self.get(s, s - t)
+            flow, c = pf.forward, pf.c_forward
+        return _clip01(flows.restore_detail(flows.warp(image, flow), flow, detail)), c
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -139,7 +139,7 @@ class FrameLoop:
         """The result of frame s warped into t and its reliability (once per frame: the init and
         the temporal term both need it)."""
         if s not in self.warps:
-            self.warps[s] = self.source.warp_into(t, s, self.raw(s))
+            self.warps[s] = self.source.warp_into(t, s, self.raw(s), detail=self.video_s.warp_detail)
         return self.warps[s]
 
     def initialisation(self, p: int, i: int, t: int, first_init: Optional[torch.Tensor]) -> Optional[torch.Tensor]:

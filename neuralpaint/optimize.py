@@ -359,6 +359,7 @@ class Stylizer:
         result: Optional[ScaleResult] = None
         torch.manual_seed(s.seed)
         first = 0
+        warm = init  # the caller's start picture (a warped previous frame, --init-image)
         if resume is not None:
             first = min(max(0, int(resume.scale)), len(sizes) - 1)
             init = resume.raw
@@ -382,6 +383,16 @@ class Stylizer:
                 if x is None:
                     x = (resize(init.to(self.device), size) if init is not None
                          else self.initial_image(target_content, size))
+                elif warm is not None:
+                    # Coarse-to-fine from a start picture: only the coarse scale's *change* is
+                    # upsampled, on top of the start picture at this size, so the detail finer
+                    # than the coarse scale (a warped previous frame's strokes) is kept. Gatys'
+                    # coarse-to-fine upsamples the coarse result itself, which from a warm start
+                    # would throw that detail away and blur the frame.
+                    prev = (int(x.shape[-2]), int(x.shape[-1]))
+                    warm_k = resize(warm.to(self.device), size)
+                    x = warm_k + F.interpolate(x - resize(warm_k, prev), size=size, mode="bilinear",
+                                               align_corners=False)
                 else:
                     x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
                 objective = Objective(

@@ -77,6 +77,35 @@ def test_coarse_to_fine_output_has_requested_size():
     assert scale_sizes(40, 48, 3) == [(10, 12), (20, 24), (40, 48)]
 
 
+def test_coarse_to_fine_from_a_start_picture_keeps_its_fine_detail(monkeypatch):
+    # a warm start (a warped previous frame) goes coarse to fine: only the coarse scale's change is
+    # upsampled onto it, so its detail finer than the coarse scale survives into the full scale
+    import neuralpaint.optimize as optimize
+
+    content, style = _images()
+    g = torch.Generator().manual_seed(5)
+    start = (0.5 + 0.25 * torch.randn(1, 3, 40, 48, generator=g)).clamp(0, 1)
+
+    def detail(x: torch.Tensor) -> float:  # mean |horizontal difference|: the finest scale
+        return float((x[..., 1:] - x[..., :-1]).abs().mean())
+
+    starts = []
+    real = optimize.run_scale
+
+    def spy(x0, *a, **k):
+        starts.append(x0.detach().clone())
+        return real(x0, *a, **k)
+
+    monkeypatch.setattr(optimize, "run_scale", spy)
+    res = _stylizer(style, size=48, iters=3, window=3, scales=2).run(content, init=start)
+    coarse_start, fine_start = starts
+    assert coarse_start.shape[-2:] == (20, 24) and fine_start.shape[-2:] == (40, 48)
+    assert detail(fine_start) > 0.9 * detail(start)  # the coarse result upsampled keeps ~5% of it
+    coarse_change = fine_start - start
+    assert 0 < float(coarse_change.abs().mean()) and detail(coarse_change) < 0.2 * detail(start)
+    assert res.image.shape == (1, 3, 40, 48) and len(res.scale_iterations) == 2
+
+
 def test_colour_preservation_keeps_content_chroma():
     content, style = _images()
     res = _stylizer(style, size=48, iters=10, window=10, preserve_colors=True, init="noise").run(content)

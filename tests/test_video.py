@@ -215,3 +215,36 @@ def test_carried_lbfgs_memory_changes_later_frames_only(synthetic, tmp_path):
     np.testing.assert_array_equal(a[0], b[0])  # the first frame has no memory to start from
     assert any(np.abs(x.astype(int) - y.astype(int)).max() > 0 for x, y in zip(a[1:], b[1:]))
     assert [r.iterations for r in carried.records] == [r.iterations for r in fresh.records]
+
+
+def test_warp_into_gives_back_the_detail_a_subpixel_warp_smoothed(tmp_path, monkeypatch):
+    from neuralpaint.flowstore import FlowSource
+
+    rng = np.random.default_rng(1)
+    frames = [(255 * rng.random((24, 32, 3))).astype(np.uint8)] * 2
+    half = np.full((24, 32, 2), 0.5, np.float32)
+    monkeypatch.setattr(flows.FlowCache, "get_or_compute",
+                        lambda self, frames, t, j, **k: flows.FlowResult(half, -half, np.ones((24, 32), np.float32)))
+    src = FlowSource(frames, "dis", tmp_path, "clip")
+    try:
+        image = rng.random((24, 32, 3)).astype(np.float32)
+        plain, c = src.warp_into(1, 0, image)
+        restored, c2 = src.warp_into(1, 0, image, detail=0.5)
+    finally:
+        src.close()
+    np.testing.assert_array_equal(c, c2)
+    expected = np.clip(flows.restore_detail(flows.warp(image, half), half, 0.5), 0, 1)
+    np.testing.assert_allclose(restored, expected, atol=1e-6)
+    inner = (slice(2, -2), slice(2, -2))
+    assert np.abs(np.diff(restored[inner], axis=1)).mean() > 1.1 * np.abs(np.diff(plain[inner], axis=1)).mean()
+    assert restored.min() >= 0 and restored.max() <= 1
+
+
+def test_warp_detail_changes_later_frames_only(synthetic, tmp_path):
+    _, path, style = synthetic
+    common = dict(SHALLOW, end=3)
+    off = stylize_video(path, [style], tmp_path / "off/", **common)
+    on = stylize_video(path, [style], tmp_path / "on/", warp_detail=1.0, **common)
+    a, b = read_frames(off.output), read_frames(on.output)
+    np.testing.assert_array_equal(a[0], b[0])  # nothing warped into the first frame
+    assert any(not np.array_equal(x, y) for x, y in zip(a[1:], b[1:]))

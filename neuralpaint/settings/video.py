@@ -64,6 +64,13 @@ class VideoSettings:
     picture_tol: float = option(0.0, "Later frames stop once their picture changes less than this per window (mean "
                                 "absolute change in 1/255 steps, e.g. 2: ~8x faster, softer) and their loss is down "
                                 "to the first frame's; 0 = off.", label="picture-tol", nonneg=True)
+    #: Detail restored after each warp of a result (our addition; Ruder warps bilinearly and
+    #: leaves it): bicubic interpolation at a sub-pixel position smooths the picture, and a frame
+    #: started from the previous result inherits the smoothing of every warp before it (and the
+    #: temporal loss holds it to that smoothed target). An unsharp mask whose strength follows
+    #: the sub-pixel phase of the flow gives it back (:func:`flows.restore_detail`).
+    warp_detail: float = option(0.0, "Fine detail given back to each warped result (unsharp mask scaled by the "
+                                "sub-pixel phase of the flow; 0 = off).", label="warp-detail", nonneg=True)
     short_term: bool = option(True, "Temporal loss against the previous frame.")
     long_term: bool = option(False, "Temporal loss against the frames at --offsets.")
     #: Frame offsets J of the long-term loss (short-term alone uses offset 1). The paper: 1,10,20,40.
