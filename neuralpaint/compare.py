@@ -249,7 +249,7 @@ def compare(input: Union[str, Path], style: Union[str, Path, None] = None, out_d
             restart: bool = False, write_report: bool = True, callback: Callback = None,
             **options: Any) -> CompareResult:
     """Run ``methods`` on the clip ``input`` with one ``style`` and the same ``options`` (fields of
-    the settings classes, e.g. ``size=64, iters=20, weights="random"``; ``passes`` is the number
+    the settings classes, e.g. ``size=64, later_iters=20, weights="random"``; ``passes`` is the number
     of passes of ``multipass``), measure them and write ``compare.json`` and ``report.html``
     into ``out_dir`` (default ``<input>_compare`` beside the input)."""
     roles = [(input, "input"), (style, "style image"), (fast_model, "fast model"), (coherent_model, "coherent model"),

@@ -111,7 +111,7 @@ class FrameLoop:
     def cap(self, p: int, i: int) -> int:
         """Iteration cap of frame ``i`` of pass ``p``: the first frame gets more (no warm start)."""
         if p == 0:
-            return self.video_s.first_iters if i == 0 else self.image_s.iters
+            return self.video_s.first_iters if i == 0 else self.video_s.later_iters
         return self.video_s.multipass_iters
 
     def start(self, p: int, i: int, t: int) -> None:

@@ -95,6 +95,7 @@ def stylize_video(input: Union[str, Path], styles: Sequence[ImageLike] = (), out
     resumes from ``work_dir`` (default: a hidden folder next to the output).
     """
     t_run = time.perf_counter()
+    settings.refuse_image_cap(options)
     image_s, video_s, model_s, runtime_s = settings.split(
         options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
     input_path, out_text, out_path, style_list = resolve_io(input, output, styles)

@@ -9,7 +9,7 @@ size, iterations, weights (seeded random unless ``--weights``) and loss weights,
 after a warm-up. On CUDA the timings use CUDA events.
 
     python scripts/bench.py --device cpu --size 128 --iters 20          # image, per iteration
-    python scripts/bench.py --video --weights hed --frames 12 --set today: --set new:iters=200
+    python scripts/bench.py --video --weights hed --frames 12 --set today: --set new:later_iters=200
     python scripts/bench.py --end-to-end                                # whole processes
     python scripts/bench.py --device cuda --device-table                # 256/512/1024 x precisions
 

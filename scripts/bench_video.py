@@ -43,10 +43,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--frames", type=int, default=12, help="the first N frames of the clip")
     g.add_argument("--video-size", type=int, default=None, help="long side [default: 192; CUDA table: --sizes]")
     g.add_argument("--set", action="append", default=[], metavar="NAME:KEY=VALUE,...", dest="configs",
-                   help="a configuration to render (settings fields, e.g. 'new:iters=200,window=20'); "
+                   help="a configuration to render (settings fields, e.g. 'new:later_iters=200,window=20'); "
                         "repeat for more rows; 'today:' is the default settings [default: one row 'default']")
     g.add_argument("--ref-iters", type=int, default=None,
-                   help="iterations per frame of the reference loop [default: the settings' iters]")
+                   help="iterations per frame of the reference loop [default: an image's cap, ImageSettings.iters]")
     g.add_argument("--no-reference", action="store_true", help="leave out the reference loop's row")
     g.add_argument("--out", type=Path, default=ROOT / "out" / "bench_video", help="run folders (resumable)")
 

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 target.write_bytes(f.read_bytes())
         t0 = time.perf_counter()
         painted = args.work / "clip-painted/"
-        caps = {k: v for k, v in (("iters", args.clip_iters), ("first_iters", args.clip_first_iters)) if v}
+        caps = {k: v for k, v in (("later_iters", args.clip_iters), ("first_iters", args.clip_first_iters)) if v}
         res = stylize_video(frames_dir, [DATA / "styles" / f"{args.clip_style}.jpg"], str(painted),
                             work_dir=args.work / "clip.run", size=args.clip_size, weights=args.weights, **caps)
         # a frame folder has no timing: the clip's frames are 5 per second (every 2nd of 10 fps)

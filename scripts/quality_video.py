@@ -48,7 +48,7 @@ METHODS = {
     "default": {},
     "long-term": dict(long_term=True),
 }
-BUDGETS = {"small": dict(iters=30, first_iters=60), "default": {}}
+BUDGETS = {"small": dict(later_iters=30, first_iters=60), "default": {}}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -72,14 +72,14 @@ def test_video_table_has_speed_and_quality_rows_for_each_configuration_and_the_r
     out = tmp_path / "bench.json"
     cmd = [sys.executable, str(ROOT / "scripts" / "bench.py"), "--device", "cpu", "--video", "--weights", "random",
            "--clip", str(clip), "--style", str(style), "--frames", "3", "--video-size", "48",
-           "--set", "today:iters=6,first_iters=8,window=3", "--set", "short:iters=3,first_iters=8,window=3",
+           "--set", "today:later_iters=6,first_iters=8,window=3", "--set", "short:later_iters=3,first_iters=8,window=3",
            "--ref-iters", "4", "--out", str(tmp_path / "runs"), "--json", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "| today |" in proc.stdout and "| short |" in proc.stdout and "| reference (4 it/frame) |" in proc.stdout
     rows = {r["config"]: r for r in json.loads(out.read_text())["video"]["rows"]}
     assert set(rows) == {"today", "short", "reference (4 it/frame)"}
-    assert rows["today"]["options"] == {"iters": 6, "first_iters": 8, "window": 3}
+    assert rows["today"]["options"] == {"later_iters": 6, "first_iters": 8, "window": 3}
     for name, cap in (("today", 6), ("short", 3), ("reference (4 it/frame)", 4)):
         r = rows[name]
         assert r["frames"] == 3

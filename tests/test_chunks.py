@@ -29,7 +29,7 @@ def test_two_chunks_seamless_with_source_timing(tmp_path):
     media.save_image(style, textured(40, 40, seed=2))
     out = tmp_path / "out.gif"
     # shallow layers (the VGG stops at relu2_1): the seam does not depend on them, and it is cheaper
-    opts = dict(size=48, weights="random", iters=10, first_iters=20, device="cpu",
+    opts = dict(size=48, weights="random", later_iters=10, first_iters=20, device="cpu",
                 content_layer="relu2_1", style_layers=("relu1_1", "relu2_1"))
     res = stylize_video_chunked(src, [style], out, chunks=2, **opts)
 

@@ -25,7 +25,7 @@ def run(tmp_path_factory):
     src = folder / "clip.gif"
     media.write_clip(src, clip.frames)
     work = folder / "run <b>&"
-    stylize_video(src, [], folder / "out.gif", work_dir=work, weights="random", size=32, iters=3,
+    stylize_video(src, [], folder / "out.gif", work_dir=work, weights="random", size=32, later_iters=3,
                   first_iters=3, device="cpu", callback=lambda event: None)
     return src, work
 

@@ -195,16 +195,21 @@ temporal_weight = [0.0, 100.0]
 offsets = [1, 2]
 [[runs]]
 iters = 5
+later_iters = 5
 [[runs]]
 iters = 10
+later_iters = 10
 """)
     sw = config.load(p)
-    assert sw.parameters == ["input", "style", "iters", "temporal_weight", "offsets"]
+    assert sw.parameters == ["input", "style", "iters", "later_iters", "temporal_weight", "offsets"]
     videos = [r for r in sw.runs if r.kind == "video"]
     images = [r for r in sw.runs if r.kind == "image"]
     assert len(videos) == 2 * 2 * 2 * 2 and len(images) == 2 * 2  # video axes do not multiply images
     assert {tuple(r.options["offsets"]) for r in videos} == {(1,), (2,)}
-    assert all("temporal_weight" not in r.options for r in images)
+    assert all("temporal_weight" not in r.options and "later_iters" not in r.options for r in images)
+    # an image's cap is not a video's: each kind keeps only its own
+    assert all("iters" not in r.options and r.varied["iters"] is None for r in videos)
+    assert {r.options["later_iters"] for r in videos} == {5, 10} and {r.options["iters"] for r in images} == {5, 10}
     assert len({r.id for r in sw.runs}) == len(sw.runs)
     assert config.load(p).runs[3].id == sw.runs[3].id  # stable names
     assert all(r.id.startswith(("content_", "clip_")) for r in sw.runs)
@@ -258,7 +263,7 @@ styles = ["style.png"]
 offsets = [1, 2]
 [options]
 size = 32
-iters = 2
+later_iters = 2
 first_iters = 3
 weights = "random"
 [grid]
@@ -328,3 +333,11 @@ def test_sweep_progress_lines_show_an_overall_eta(capsys, monkeypatch):
     cb(RunFinished(index=4, todo=4, run_id="b", status="done", seconds=30.0, error=None))
     lines = capsys.readouterr().err.splitlines()
     assert lines[1] == "[1/4] done a  30.0s  ETA 1:30" and lines[2] == "[4/4] done b  30.0s", lines
+
+
+def test_an_image_cap_on_a_sweep_of_videos_only_is_refused(tmp_path):
+    (tmp_path / "clip.gif").write_bytes(b"GIF89a")  # only its name matters to the parser
+    p = write_toml(tmp_path, 'inputs = ["clip.gif"]\n[options]\niters = 50\n')
+    with pytest.raises(InputError, match=r"options\.iters: 'iters' caps an image, but every input is a video: "
+                                         r"a video's frames take later_iters and first_iters"):
+        config.load(p)

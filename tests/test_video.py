@@ -16,7 +16,7 @@ from neuralpaint.errors import InputError, ResumeError
 from neuralpaint.events import FrameDone
 from neuralpaint.video import stylize_video
 
-TINY = dict(weights="random", size=64, iters=8, first_iters=16, window=8)
+TINY = dict(weights="random", size=64, later_iters=8, first_iters=16, window=8)
 # The frame loop does not depend on which VGG layers the objective reads: these tests stop the VGG
 # at relu2_1 (3 convolutions instead of 13), which makes each render several times cheaper.
 SHALLOW = dict(TINY, content_layer="relu2_1", style_layers=("relu1_1", "relu2_1"))
@@ -109,7 +109,7 @@ def test_long_term_lowers_the_error_at_larger_offsets(synthetic, tmp_path):
 def test_a_later_frame_stops_on_a_settled_picture_only_once_it_is_as_good_as_the_first_frame(synthetic, tmp_path):
     clip, path, style = synthetic
     # any change counts as settled: the picture rule fires at the first check it is allowed to
-    opts = dict(SHALLOW, iters=40, first_iters=4, window=4, tol=0.0, picture_tol=1e9)
+    opts = dict(SHALLOW, later_iters=40, first_iters=4, window=4, tol=0.0, picture_tol=1e9)
     res = stylize_video(path, [style], tmp_path / "settle.gif", **opts)
     first, later = res.records[0], res.records[1:]
     assert first.stop_reason == "max_iters" and first.iterations == 4 and first.changes == []  # no rule
@@ -248,3 +248,14 @@ def test_warp_detail_changes_later_frames_only(synthetic, tmp_path):
     a, b = read_frames(off.output), read_frames(on.output)
     np.testing.assert_array_equal(a[0], b[0])  # nothing warped into the first frame
     assert any(not np.array_equal(x, y) for x, y in zip(a[1:], b[1:]))
+
+
+def test_an_image_cap_given_to_a_video_is_refused_not_ignored(synthetic, tmp_path):
+    _, path, style = synthetic
+    out = tmp_path / "out.gif"
+    with pytest.raises(InputError, match=r"iters=30 caps an image; a video's later frames take later_iters "
+                                         r"\(--iters on the command line\) and its first frame first_iters"):
+        stylize_video(path, [style], out, **dict(TINY, iters=30))
+    assert not out.exists()
+    res = stylize_video(path, [style], out, **dict(TINY, end=3, tol=0.0))  # no stopping rule: the caps
+    assert [r.iterations for r in res.records] == [16, 8, 8]  # first_iters, then later_iters

@@ -29,7 +29,7 @@ def compare_command(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output folder \\[default: <input>_compare next to the input].")] = None,
     comparison: CompareSettings = Fields(),
     clip: VideoSettings = Fields(exclude=_NOT_COMPARED),
-    painting: ImageSettings = Fields(),
+    painting: ImageSettings = Fields(exclude=("iters",)),  # a video's --iters: VideoSettings.later_iters
     model: ModelSettings = Fields(),
     runtime: RuntimeSettings = Fields(),
     restart: Annotated[bool, typer.Option("--restart", help="Redo every method instead of resuming.")] = False,

@@ -30,7 +30,7 @@ def video(
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Run folder (frames, float state, flows, manifest) \\[default: next to the output].")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard the run folder's frames and flows and start over (asks first on a terminal).")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask: with --restart, discard finished frames without a prompt (needed when not on a terminal).")] = False,
-    painting: ImageSettings = Fields(),
+    painting: ImageSettings = Fields(exclude=("iters",)),  # a video's --iters: VideoSettings.later_iters
     model: ModelSettings = Fields(),
     runtime: RuntimeSettings = Fields(),
     chunking: ChunkSettings = Fields(),

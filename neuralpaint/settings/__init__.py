@@ -31,7 +31,7 @@ from .image import (IMAGENET_MEAN, IMAGENET_STD, INITS, MAX_SEED, MAX_SIZE, OPTI
                     VGG19_LAYERS, VGG19_URL, ImageSettings, ModelSettings, RuntimeSettings)
 from .spine import Option, as_dict, as_options, build, changed, default, field_names, option, spec, split
 from .video import (DEFAULT_FLOW, EXECUTORS, FLOW_METHODS, H264_CRF, H264_CRF_MAX, INIT_FILLS, MAX_FPS, VP9_CRF,
-                    VP9_CRF_MAX, ChunkSettings, ProgressSettings, VideoSettings)
+                    VP9_CRF_MAX, ChunkSettings, ProgressSettings, VideoSettings, refuse_image_cap)
 
 SETTINGS_CLASSES: tuple[type, ...] = (ModelSettings, RuntimeSettings, ImageSettings, VideoSettings, TrainSettings,
                                       FastSettings)
@@ -39,7 +39,7 @@ SETTINGS_CLASSES: tuple[type, ...] = (ModelSettings, RuntimeSettings, ImageSetti
 __all__ = [
     "ProgressSettings", "ModelSettings", "RuntimeSettings", "ImageSettings", "VideoSettings", "ChunkSettings",
     "TrainSettings", "FastSettings", "EvalSettings", "CompareSettings", "ReportSettings", "FlowExportSettings",
-    "SETTINGS_CLASSES",
+    "SETTINGS_CLASSES", "refuse_image_cap",
     "build", "split", "default", "as_dict", "as_options", "changed", "field_names", "option", "spec", "Option",
     "field", "VGG19_URL", "VGG19_LAYERS", "IMAGENET_MEAN", "IMAGENET_STD", "OPTIMIZERS", "INITS", "POOLINGS",
     "PRECISIONS", "FLOW_METHODS", "DEFAULT_FLOW", "FAST_BLEND_AT", "INIT_FILLS", "EXECUTORS", "MAX_SIZE", "MAX_SEED",

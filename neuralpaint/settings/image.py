@@ -115,7 +115,7 @@ class ImageSettings:
     #: Starry Night): the loss still fell 8% per 25 iterations at 300 (1.98e8 at the content init,
     #: 2.2e3 at 300), so on trained features the cap, not the stopping rule, ends an image; by
     #: 300 the picture no longer changes visibly (docs/gallery). Kept at 500.
-    iters: int = option(500, "Iteration cap (per scale; later frames in a video).", minimum=1)
+    iters: int = option(500, "Iteration cap (per scale).", minimum=1)
     optimizer: str = option("lbfgs", "lbfgs or adam.", choices=OPTIMIZERS)
     #: Step size; ``None`` means ``lbfgs_lr`` or ``adam_lr`` by optimiser.
     lr: Optional[float] = option(None, "Step size \\[default: {lbfgs_lr} for lbfgs, {adam_lr} for adam].",

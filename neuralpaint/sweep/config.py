@@ -37,8 +37,8 @@ from typing import Any, Optional, Union
 
 from .. import settings
 from ..errors import InputError
-from .options import (FIELDS, IMAGE_CLASSES, VIDEO_CLASSES, VIDEO_ONLY, Errors, check_name,  # noqa: F401
-                      check_option_value, fmt, is_tuple_option, suggest, weights_file)
+from .options import (FIELDS, IMAGE_CLASSES, IMAGE_ONLY, VIDEO_CLASSES, VIDEO_ONLY, Errors,  # noqa: F401
+                      check_name, check_option_value, fmt, is_tuple_option, suggest, weights_file)
 from .runs import Run, Sweep, label_value, input_kind, run_id, slug  # noqa: F401  (re-exported)
 
 TOP_LEVEL = ("title", "inputs", "styles", "output", "offsets", "options", "grid", "runs")
@@ -135,9 +135,14 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
 
     any_video = any(input_kind(p) == "video" for _, p in inputs)
 
+    any_image = any(input_kind(p) != "video" for _, p in inputs)
+
     def video_only_check(key: str, name: str) -> None:
         if name in VIDEO_ONLY and not any_video:
             raise err(f"{key}: {name!r} is a video option, but every input is an image")
+        if name in IMAGE_ONLY and not any_image:
+            raise err(f"{key}: {name!r} caps an image, but every input is a video: a video's frames take "
+                      f"later_iters and first_iters")
 
     # -- fixed options
     weights_paths: dict[str, str] = {}  # weights paths as written -> absolute (see weights_file)
@@ -218,11 +223,10 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
             options: dict[str, Any] = dict(fixed)
             options.update(r)
             options.update({name: v for (name, _), v in zip(axes, values)})
-            if kind == "image":
-                dropped = sorted(k for k in options if k in VIDEO_ONLY)
-                options = {k: v for k, v in options.items() if k not in VIDEO_ONLY}
-            else:
-                dropped = []
+            # options that do not apply to this kind of input are left out of its runs
+            skip = VIDEO_ONLY if kind == "image" else IMAGE_ONLY
+            dropped = sorted(k for k in options if k in skip)
+            options = {k: v for k, v in options.items() if k not in skip}
             classes = VIDEO_CLASSES if kind == "video" else IMAGE_CLASSES
             try:
                 settings.split(options, *classes)
@@ -241,7 +245,7 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
                     continue
                 if k in options:
                     varied[k] = options[k]
-                elif k in VIDEO_ONLY and kind == "image":
+                elif (k in VIDEO_ONLY and kind == "image") or (k in IMAGE_ONLY and kind == "video"):
                     varied[k] = None
                 else:
                     varied[k] = settings.default(FIELDS[k][0], k)

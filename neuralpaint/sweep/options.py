@@ -21,6 +21,8 @@ VIDEO_CLASSES = (ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
 FIELDS: dict[str, tuple[type, Kind]] = {
     f.name: (cls, value_kind(cls, f.name)) for cls in VIDEO_CLASSES for f in dataclasses.fields(cls)}
 VIDEO_ONLY = frozenset(settings.field_names(VideoSettings))
+#: Options of an image that a video does not take (its caps are ``first_iters``/``later_iters``).
+IMAGE_ONLY = frozenset({"iters"})
 
 
 class Errors:
