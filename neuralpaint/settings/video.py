@@ -59,11 +59,12 @@ class VideoSettings:
     #: check, once its loss is at or below the first frame's final loss. 0 = off. Measured on the
     #: street clip (12 frames, 192 px, HED, caps 500/500): at 2 the later frames took 64
     #: iterations instead of 500 (7.8x faster) with a lower E_1 (0.76x), but frame 12 was
-    #: visibly softer (sharpness 0.88 of frame 1's against 0.92), the style loss 3.6x and the
-    #: near-photographic share 3.4% against 2.2%: a speed setting, not the default.
+    #: visibly softer (sharpness 0.88 of frame 1's against 0.92; 0.93 with ``warp_detail`` 0.5),
+    #: the style loss 3.6x and the near-photographic share 3.4% against 2.2%: a speed setting,
+    #: not the default.
     picture_tol: float = option(0.0, "Later frames stop once their picture changes less than this per window (mean "
-                                "absolute change in 1/255 steps, e.g. 2: ~8x faster, softer) and their loss is down "
-                                "to the first frame's; 0 = off.", label="picture-tol", nonneg=True)
+                                "absolute change in 1/255 steps, e.g. 2: ~4x faster, less painted) and their loss "
+                                "is down to the first frame's; 0 = off.", label="picture-tol", nonneg=True)
     #: Detail restored after each warp of a result (our addition; Ruder warps bilinearly and
     #: leaves it): bicubic interpolation at a sub-pixel position smooths the picture, and a frame
     #: started from the previous result inherits the smoothing of every warp before it (and the
@@ -97,11 +98,11 @@ class VideoSettings:
     #: previous result and carries its work on). Measured on the street clip (12 frames, 192 px,
     #: VGG-16 (HED), Starry Night; README, Speed): the loss never settles on trained features, so
     #: the cap is the frame's time. 500 (the image's cap, our first default) against 250 with
-    #: ``warp_detail`` 0.5: half the seconds per later frame, frame 12 sharper (0.93 of frame 1's
-    #: against 0.92) and steadier (E_1 0.00129 against 0.00156), the same to the eye, at a style
-    #: loss 0.35 of the naive run's against 0.24, 2.6% near-photographic pixels against 2.2%
-    #: (naive 4.0%) and an error inside disocclusions 0.38 of naive's against 0.34: each frame
-    #: carries the work on, so the level the chain reaches follows the iterations it was given.
+    #: ``warp_detail`` 0.5: 0.49x the seconds per later frame (122.9 -> 60.6 s), frame 12 sharper
+    #: (0.93 of frame 1's against 0.92) and steadier (E_1 0.00130 against 0.00156), alike to the
+    #: eye, at a style loss 0.34 of the naive run's against 0.24, 2.6% near-photographic pixels
+    #: against 2.2% (naive 4.0%) and an error inside disocclusions 0.37 of naive's against 0.34:
+    #: each frame carries the work on, so the level the chain reaches follows its iterations.
     later_iters: int = option(250, "Iteration cap of each later frame (the first: --first-iters).",
                               flag="--iters", label="iters", minimum=1)
     #: Multi-pass (Ruder): number of passes over all frames, alternating direction.
