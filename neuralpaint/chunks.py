@@ -156,6 +156,7 @@ def stylize_video_chunked(input: Union[str, Path], styles: Sequence[ImageLike] =
     overlap = DEFAULT_OVERLAP if overlap is None else overlap
     if isinstance(overlap, bool) or not isinstance(overlap, int):
         raise InputError(f"--overlap must be an integer, got {overlap!r}")
+    settings.refuse_image_cap(options)
     image_s, video_s, model_s, runtime_s = settings.split(
         options, ImageSettings, VideoSettings, ModelSettings, RuntimeSettings)
     for name, value in (("--init-image", image_s.init_image), ("--flow-dir", video_s.flow_dir)):

@@ -256,6 +256,8 @@ def test_an_image_cap_given_to_a_video_is_refused_not_ignored(synthetic, tmp_pat
     with pytest.raises(InputError, match=r"iters=30 caps an image; a video's later frames take later_iters "
                                          r"\(--iters on the command line\) and its first frame first_iters"):
         stylize_video(path, [style], out, **dict(TINY, iters=30))
+    with pytest.raises(InputError, match=r"iters=500 caps an image"):  # even at an image's default
+        stylize_video(path, [style], out, **dict(TINY, iters=500))
     assert not out.exists()
     res = stylize_video(path, [style], out, **dict(TINY, end=3, tol=0.0))  # no stopping rule: the caps
     assert [r.iterations for r in res.records] == [16, 8, 8]  # first_iters, then later_iters

@@ -65,6 +65,7 @@ def video(
     if clip.flow_dir is not None:
         existing_path(Path(clip.flow_dir), "--flow-dir")
     options = as_options(painting, clip, model, with_progress(runtime, progress))
+    del options["iters"]  # an image's cap, off this command (its --iters is VideoSettings.later_iters)
     c = chunking
     from ..video import default_output, default_work_dir
     wd = work_dir if work_dir is not None else default_work_dir(Path(output) if output is not None else default_output(input))

@@ -232,14 +232,10 @@ class ChunkSettings:
         check(self)
 
 
-
 def refuse_image_cap(options: Mapping[str, Any]) -> None:
-    """A video's options must not set ``iters``: it caps an image (``ImageSettings.iters``); a
+    """A video's options must not hold ``iters``: it caps an image (``ImageSettings.iters``); a
     video's caps are ``first_iters`` and ``later_iters`` (``--iters`` of ``neuralpaint video``).
-    Refused in one line rather than ignored."""
-    from .image import ImageSettings
-
-    cap = options.get("iters", ImageSettings.iters)
-    if cap != ImageSettings.iters:
-        raise InputError(f"iters={cap!r} caps an image; a video's later frames take later_iters (--iters on "
-                         f"the command line) and its first frame first_iters")
+    Refused in one line rather than ignored, whatever its value."""
+    if "iters" in options:
+        raise InputError(f"iters={options['iters']!r} caps an image; a video's later frames take later_iters "
+                         f"(--iters on the command line) and its first frame first_iters")

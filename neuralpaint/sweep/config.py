@@ -134,7 +134,6 @@ def parse(data: dict[str, Any], path: Union[str, Path] = "sweep.toml", base: Opt
         offsets = tuple(offsets_raw)
 
     any_video = any(input_kind(p) == "video" for _, p in inputs)
-
     any_image = any(input_kind(p) != "video" for _, p in inputs)
 
     def video_only_check(key: str, name: str) -> None:
